@@ -1,0 +1,31 @@
+"""`python -m demo`: the web process (Gradio on 0.0.0.0:7860 by default)."""
+
+from __future__ import annotations
+
+import logging
+
+from demo.app import CSS, build_app
+from demo.chat import ChatService
+from worker.jobs import JobClient, Settings, available, default_pair
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env()
+    client = JobClient.from_settings(settings)
+    upload_dir = (settings.var_dir / "uploads").resolve()
+    service = ChatService(client, upload_dir)
+    demo = build_app(service, available(settings), default_pair(settings)[0])
+    demo.queue(default_concurrency_limit=None, max_size=2048)
+    demo.launch(
+        server_name=settings.web_host,
+        server_port=settings.web_port,
+        max_threads=256,
+        allowed_paths=[str(upload_dir)],
+        css=CSS,
+        show_error=True,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""Rendering: a session's turns -> Chatbot messages (thinking collapsed, latent stretches marked)."""
+
+from __future__ import annotations
+
+import html
+
+from demo.session import ChatSession, Turn
+from worker.jobs import Stats
+
+LATENT_CLASS = "swir-latent"
+
+
+def thinking_html(turn: Turn) -> str:
+    """Explicit thinking as text; latent stretches dimmed (the model was fed a mixture, not these tokens)."""
+    out = []
+    for text, latent in turn.thinking:
+        escaped = html.escape(text)
+        out.append(f'<span class="{LATENT_CLASS}" title="latent step">{escaped}</span>' if latent else escaped)
+    return "".join(out)
+
+
+def stats_line(stats: Stats | None, turn: Turn) -> str:
+    if stats is None:
+        return ""
+    parts = [f"TTFT {stats.ttft_ms:.0f} ms", f"{stats.tokens_per_s:.1f} tok/s", f"{stats.completion_tokens} tokens"]
+    if stats.reasoning_tokens:
+        explicit = stats.reasoning_tokens - stats.latent_steps
+        parts.append(f"thinking {explicit} explicit + {stats.latent_steps} latent")
+    if stats.switches or turn.switches:
+        parts.append(f"{stats.switches or turn.switches} switches")
+    if stats.cached_tokens:
+        parts.append(f"prefix cache {stats.cached_tokens}/{stats.prompt_tokens}")
+    return " · ".join(parts)
+
+
+def status_text(turn: Turn) -> str:
+    if turn.error is not None:
+        hint = " Retrying may help." if turn.error.retryable else ""
+        return f"⚠️ {turn.error.message}{hint}"
+    if turn.queue_position is not None and not turn.thinking and not turn.answer:
+        ahead = turn.queue_position
+        return "⏳ Queued: next in line." if ahead == 0 else f"⏳ Queued: {ahead} ahead of you."
+    if turn.finish == "cancelled":
+        return "⏹ Stopped."
+    if turn.finish == "length":
+        return "✂️ Cut at the token limit."
+    return ""
+
+
+def assistant_messages(turn: Turn) -> list[dict]:
+    msgs: list[dict] = []
+    if turn.thinking:
+        status = "pending" if turn.running and not turn.answer else "done"
+        title = "Thinking" + (f" · {turn.switches} switches" if turn.switches else "")
+        msgs.append({"role": "assistant", "content": thinking_html(turn), "metadata": {"title": title, "status": status}})
+    body = turn.answer  # markdown; Gradio sanitizes any HTML in it
+    footer = [s for s in (status_text(turn), stats_line(turn.stats, turn)) if s]
+    if footer:
+        body += ("\n\n" if body else "") + "\n".join(f"<sub>{html.escape(s)}</sub>" for s in footer)
+    if body or not msgs:
+        msgs.append({"role": "assistant", "content": body or "…"})
+    return msgs
+
+
+def chat_messages(session: ChatSession) -> list[dict]:
+    msgs: list[dict] = []
+    for turn in session.turns:
+        for path in turn.image_paths:
+            msgs.append({"role": "user", "content": {"path": path, "mime_type": "image/png"}})
+        if turn.user_text:
+            msgs.append({"role": "user", "content": turn.user_text})
+        msgs.extend(assistant_messages(turn))
+    return msgs

@@ -1,0 +1,152 @@
+"""A transformers decode loop in the gpt-fast shape: `sample`, `prefill`, `decode_one`, `generate`.
+
+Every step after prefill feeds `inputs_embeds` ([B, 1, d]): the token's embedding row for explicit
+rows, a probability-weighted mixture for SwiReasoning's latent rows. Rows finish independently and
+are dropped from every state tensor and from the (hybrid) cache, as the official loop does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from swireasoning.controller import SwiRController
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    temperature: float = 0.6
+    top_p: float = 1.0
+    top_k: int = 0  # 0 = off
+    min_p: float = 0.0
+
+
+@dataclass
+class PromptBatch:
+    input_ids: Tensor  # [B, S], left-padded
+    attention_mask: Tensor  # [B, S]
+    position_ids: Tensor  # [3, B, S] for M-RoPE models (temporal, height, width), else [B, S]
+    next_position: Tensor  # [B]: position of the first generated token
+    vision: dict[str, Tensor] = field(default_factory=dict)  # pixel_values, image_grid_thw, mm_token_type_ids
+
+
+@dataclass
+class Step:
+    """One decode step's output for the rows still running."""
+
+    rows: Tensor  # [b] original row indices
+    ids: Tensor  # [b] emitted token ids (forced ones included)
+    latent: Tensor  # [b] bool: this step's token was fed back as a mixture, not as itself
+    switched_to: Tensor  # [b] int8: 0 none, 1 -> explicit, 2 -> latent
+    switch_count: Tensor  # [b]
+    finished: Tensor  # [b] bool: the row ends with this step
+    budget_hit: Tensor  # [b] bool: ended by SwiReasoning's answer budget
+
+
+def filter_logits(logits: Tensor, params: SamplingParams) -> Tensor:
+    """Temperature, then top-k, top-p and min-p as masks to -inf; logits: [B, V]."""
+    logits = logits / params.temperature
+    if params.top_k > 0:
+        kth = torch.topk(logits, min(params.top_k, logits.shape[-1]), dim=-1).values[:, -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if params.top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, descending=True, dim=-1)
+        cum = sorted_logits.softmax(-1).cumsum(-1)
+        drop_sorted = cum - sorted_logits.softmax(-1) > params.top_p  # keep the token that crosses top_p
+        drop = drop_sorted.scatter(-1, order, drop_sorted)
+        logits = logits.masked_fill(drop, float("-inf"))
+    if params.min_p > 0.0:
+        probs = logits.softmax(-1)
+        logits = logits.masked_fill(probs < params.min_p * probs.max(-1, keepdim=True).values, float("-inf"))
+    return logits
+
+
+def sample(logits: Tensor, params: SamplingParams, generator: torch.Generator | None) -> Tensor:
+    """logits: [B, V] raw -> ids [B]. Temperature 0 is greedy."""
+    if params.temperature <= 0.0:
+        return logits.argmax(-1)
+    probs = filter_logits(logits, params).softmax(-1)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+
+
+def prefill(model, batch: PromptBatch, cache) -> Tensor:
+    """Run the prompt through the model, filling `cache`; returns last-position logits [B, V]."""
+    out = model(
+        input_ids=batch.input_ids,
+        attention_mask=batch.attention_mask,
+        position_ids=batch.position_ids,
+        past_key_values=cache,
+        use_cache=True,
+        logits_to_keep=1,
+        **batch.vision,
+    )
+    return out.logits[:, -1]
+
+
+def decode_one(model, embeds: Tensor, position: Tensor, attention_mask: Tensor, cache, mrope: bool) -> Tensor:
+    """embeds: [B, 1, d], position: [B], attention_mask: [B, L] -> logits [B, V]."""
+    out = model(
+        inputs_embeds=embeds,
+        attention_mask=attention_mask,
+        position_ids=position.view(1, -1, 1).expand(3, -1, 1) if mrope else position.view(-1, 1),
+        past_key_values=cache,
+        use_cache=True,
+    )
+    return out.logits[:, -1]
+
+
+def _plain_step(ids: Tensor, eos_ids: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """(latent, switched_to, finished) for a row decoded without SwiReasoning."""
+    zeros = torch.zeros_like(ids, dtype=torch.bool)
+    return zeros, torch.zeros_like(ids, dtype=torch.int8), torch.isin(ids, eos_ids)
+
+
+@torch.inference_mode()
+def generate(
+    model,
+    batch: PromptBatch,
+    *,
+    max_new_tokens: int,
+    sampling: SamplingParams,
+    eos_ids: tuple[int, ...],
+    controller: SwiRController | None = None,
+    mixture_top_k: int | None = None,
+    generator: torch.Generator | None = None,
+) -> Iterator[Step]:
+    """Prefill, then one `decode_one` per token until every row finishes or `max_new_tokens`."""
+    from transformers import DynamicCache
+
+    from swireasoning.mixture import next_embeddings
+
+    embedding = model.get_input_embeddings().weight  # [V, d]
+    eos = torch.tensor(eos_ids, dtype=torch.long)
+    cache = DynamicCache(config=model.config)
+    rows = torch.arange(batch.input_ids.shape[0])
+    mask, position = batch.attention_mask, batch.next_position.clone()
+    logits = prefill(model, batch, cache)
+    for _ in range(max_new_tokens):
+        sampled = sample(logits, sampling, generator)
+        if controller is None:
+            ids, embeds = sampled, embedding[sampled]
+            latent, switched, finished = _plain_step(ids, eos)
+            count, budget_hit = torch.zeros_like(ids), torch.zeros_like(latent)
+        else:
+            d = controller.step(logits, sampled)
+            ids, embeds, latent, finished = d.ids, next_embeddings(d, embedding, mixture_top_k), d.latent, d.finished
+            switched = d.to_explicit.to(torch.int8) + 2 * d.to_latent.to(torch.int8)
+            count, budget_hit = d.switch_count, d.budget_hit
+        yield Step(rows, ids, latent, switched, count, finished, budget_hit)
+        if bool(finished.all()):
+            return
+        if bool(finished.any()):
+            keep = (~finished).nonzero().squeeze(1)
+            rows, embeds, mask, position = rows[keep], embeds[keep], mask[keep], position[keep]
+            cache.reorder_cache(keep)
+            if controller is not None:
+                controller.select(keep)
+        mask = torch.cat([mask, mask.new_ones(mask.shape[0], 1)], dim=1)
+        logits = decode_one(model, embeds[:, None, :], position, mask, cache, batch.position_ids.ndim == 3)
+        position = position + 1

@@ -1,0 +1,228 @@
+"""The local engine: a transformers model in the worker process, driven by `swireasoning.decode`.
+
+Loaded once per worker process. Serves text and images (Qwen3.5's PIL image processor; no
+torchvision), streams thinking apart from the answer, and runs SwiReasoning when a job asks.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from functools import cached_property
+
+import torch
+from PIL import Image
+
+from swireasoning.controller import SwiRConfig, SwiRController
+from swireasoning.decode import PromptBatch, SamplingParams, Step, generate
+from swireasoning.hf import swir_config
+from worker.backends.base import JobContext
+from worker.backends.detok import IncrementalText
+from worker.errors import InputError, PromptTooLong
+from worker.protocol import AnswerDelta, ChatMessage, Done, Event, JobSpec, ReasoningDelta, Started, Stats, Switch
+
+log = logging.getLogger(__name__)
+IMAGE_PAD = "<|image_pad|>"
+
+
+def chat_dicts(messages: list[ChatMessage]) -> list[dict]:
+    """JobSpec messages -> the dicts chat templates expect (images as `{"type": "image"}`)."""
+    out = []
+    for m in messages:
+        if isinstance(m.content, str):
+            out.append({"role": m.role, "content": m.content})
+        else:
+            parts = [{"type": "text", "text": p.text} if p.type == "text" else {"type": "image"} for p in m.content]
+            out.append({"role": m.role, "content": parts})
+    return out
+
+
+@dataclass
+class LocalEngine:
+    model: torch.nn.Module
+    tokenizer: object
+    image_processor: object | None
+
+    @classmethod
+    def load(cls, source: str) -> LocalEngine:
+        from transformers import AutoConfig, AutoImageProcessor, AutoModelForCausalLM, AutoModelForImageTextToText
+        from transformers import AutoTokenizer
+
+        config = AutoConfig.from_pretrained(source)
+        vision = hasattr(config, "vision_config")
+        loader = AutoModelForImageTextToText if vision else AutoModelForCausalLM
+        model = loader.from_pretrained(source, dtype="auto").eval()
+        processor = AutoImageProcessor.from_pretrained(source) if vision else None
+        log.info("loaded %s (%s, images=%s)", source, type(model).__name__, vision)
+        return cls(model, AutoTokenizer.from_pretrained(source), processor)
+
+    @cached_property
+    def eos_ids(self) -> tuple[int, ...]:
+        ids = self.model.generation_config.eos_token_id
+        ids = [ids] if isinstance(ids, int) else list(ids or [])
+        return tuple(sorted({*ids, self.tokenizer.eos_token_id}))
+
+    @cached_property
+    def end_think_id(self) -> int:
+        return int(self.tokenizer.convert_tokens_to_ids("</think>"))
+
+    @cached_property
+    def swir_base(self) -> SwiRConfig:
+        return swir_config(self.tokenizer, self.eos_ids)
+
+    def render(self, messages: list[ChatMessage], enable_thinking: bool) -> str:
+        return self.tokenizer.apply_chat_template(
+            chat_dicts(messages), tokenize=False, add_generation_prompt=True, enable_thinking=enable_thinking
+        )
+
+    def encode(self, texts: list[str], images: list[list[Image.Image]]) -> PromptBatch:
+        """Left-padded batch; each `<|image_pad|>` expands to its image's merged patch count."""
+        rows, vision = [], {}
+        flat = [img for row in images for img in row]
+        if flat:
+            if self.image_processor is None:
+                raise InputError("This model does not accept images.")
+            vision = dict(self.image_processor(images=flat, return_tensors="pt"))
+            texts = self._expand_pads(texts, images, vision["image_grid_thw"])
+        for text in texts:
+            rows.append(self.tokenizer.encode(text, add_special_tokens=False))
+        width = max(len(r) for r in rows)
+        pad = self.tokenizer.pad_token_id or 0
+        input_ids = torch.tensor([[pad] * (width - len(r)) + r for r in rows])
+        mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows])
+        return self._positions(input_ids, mask, vision)
+
+    def _expand_pads(self, texts: list[str], images: list[list[Image.Image]], grid: torch.Tensor) -> list[str]:
+        merge = int(self.image_processor.merge_size) ** 2
+        counts = iter((grid.prod(-1) // merge).tolist())
+        out = []
+        for text, row in zip(texts, images, strict=True):
+            pieces = text.split(IMAGE_PAD)
+            if len(pieces) - 1 != len(row):
+                raise InputError("The chat template placed a different number of images than were attached.")
+            out.append(pieces[0] + "".join(IMAGE_PAD * next(counts) + p for p in pieces[1:]))
+        return out
+
+    def _positions(self, input_ids: torch.Tensor, mask: torch.Tensor, vision: dict) -> PromptBatch:
+        inner = getattr(self.model, "model", None)
+        if hasattr(inner, "get_rope_index"):
+            image_token = self.model.config.image_token_id
+            mm_types = (input_ids == image_token).int()
+            position_ids, _ = inner.get_rope_index(
+                input_ids, mm_token_type_ids=mm_types, image_grid_thw=vision.get("image_grid_thw"), attention_mask=mask
+            )
+            if vision:
+                vision["mm_token_type_ids"] = mm_types
+            next_position = position_ids.amax(dim=(0, 2)) + 1
+        else:
+            position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
+            next_position = position_ids[:, -1] + 1
+        return PromptBatch(input_ids, mask, position_ids, next_position, vision)
+
+
+class TokenEvents:
+    """Turns one row's decode steps into protocol events: thinking until `</think>`, then the answer."""
+
+    def __init__(self, engine: LocalEngine, thinking: bool) -> None:
+        self.engine = engine
+        self.in_thinking = thinking
+        self.thinking_text = IncrementalText(engine.tokenizer)
+        self.answer_text = IncrementalText(engine.tokenizer)
+        self.answer_started = False
+        self.tokens = self.reasoning_tokens = self.latent_steps = self.switches = 0
+
+    def push(self, step: Step, row: int, index: int) -> Iterator[Event]:
+        token = int(step.ids[row])
+        self.tokens += 1
+        switched = int(step.switched_to[row])
+        if switched:
+            self.switches = int(step.switch_count[row])
+            yield Switch(to="explicit" if switched == 1 else "latent", step=index, count=self.switches)
+        if self.in_thinking:
+            self.reasoning_tokens += 1
+            latent = bool(step.latent[row])
+            self.latent_steps += latent
+            if token == self.engine.end_think_id:
+                self.in_thinking = False
+                return
+            if delta := self.thinking_text.push(token):
+                yield ReasoningDelta(delta=delta, latent=latent)
+            return
+        delta = self.answer_text.push(token)
+        if not self.answer_started:
+            delta = delta.lstrip("\n")
+            self.answer_started = bool(delta)
+        if delta:
+            yield AnswerDelta(delta=delta)
+
+
+class LocalBackend:
+    name = "local"
+
+    def __init__(self, engine: LocalEngine, context_limit: int) -> None:
+        self.engine = engine
+        self.context_limit = context_limit
+
+    def _prompt(self, job: JobSpec, ctx: JobContext) -> PromptBatch:
+        text = self.engine.render(job.messages, enable_thinking=job.reasoning.mode != "off")
+        images = [Image.open(io.BytesIO(ctx.load_image(ref))) for ref in job.image_refs()]
+        batch = self.engine.encode([text], [images])
+        if batch.input_ids.shape[1] + 1 > self.context_limit:
+            raise PromptTooLong(
+                f"The conversation is {batch.input_ids.shape[1]} tokens; this model takes {self.context_limit}."
+            )
+        return batch
+
+    def _controller(self, job: JobSpec, max_new_tokens: int) -> SwiRController | None:
+        if job.reasoning.mode != "swireasoning":
+            return None
+        r = job.reasoning
+        cfg = replace(
+            self.engine.swir_base,
+            alpha0=r.alpha0,
+            beta0=r.beta0,
+            window=r.window,
+            max_switch_count=r.max_switch_count,
+            max_new_tokens=max_new_tokens,
+        )
+        return SwiRController(cfg, batch=1)
+
+    def execute(self, job: JobSpec, ctx: JobContext) -> Iterator[Event]:
+        yield Started(worker=ctx.worker, backend=self.name)
+        t0 = time.perf_counter()
+        batch = self._prompt(job, ctx)
+        max_new = min(job.sampling.max_tokens, self.context_limit - batch.input_ids.shape[1])
+        s = job.sampling
+        generator = torch.Generator().manual_seed(s.seed if s.seed is not None else int(time.time_ns() % 2**63))
+        events = TokenEvents(self.engine, thinking=job.reasoning.mode != "off")
+        first_token_at, finish = None, "length"
+        steps = generate(
+            self.engine.model,
+            batch,
+            max_new_tokens=max_new,
+            sampling=SamplingParams(s.temperature, s.top_p, s.top_k, s.min_p),
+            eos_ids=self.engine.eos_ids,
+            controller=self._controller(job, max_new),
+            mixture_top_k=job.reasoning.mixture_top_k,
+            generator=generator,
+        )
+        for index, step in enumerate(steps):
+            first_token_at = first_token_at or time.perf_counter()
+            yield from events.push(step, 0, index)
+            if bool(step.finished[0]):
+                finish = "budget" if bool(step.budget_hit[0]) else "stop"
+        decode_s = time.perf_counter() - (first_token_at or t0)
+        yield Stats(
+            prompt_tokens=int(batch.attention_mask.sum()),
+            completion_tokens=events.tokens,
+            reasoning_tokens=events.reasoning_tokens,
+            latent_steps=events.latent_steps,
+            switches=events.switches,
+            ttft_ms=((first_token_at or t0) - t0) * 1000,
+            tokens_per_s=(events.tokens - 1) / decode_s if events.tokens > 1 and decode_s > 0 else 0.0,
+        )
+        yield Done(finish_reason=finish)
+

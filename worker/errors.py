@@ -1,0 +1,73 @@
+"""Errors a user can see, one class per cause, each with a stable code and a retry hint.
+
+    RioError                      code, message, retryable
+    ├── InputError                the request itself is wrong: fix it, do not retry as is
+    │   ├── ImageError            not an image, too large, too many pixels, decompression bomb
+    │   ├── PromptTooLong         prompt over the model's or the demo's limit
+    │   └── UnknownModel          registry has no such key, or it is not configured here
+    ├── BackendError              the engine failed to serve the job
+    │   ├── BackendUnavailable    cannot reach it (refused, DNS, down): retry later
+    │   ├── BackendTimeout        no answer in time: retry later
+    │   └── BackendProtocolError  it answered with something we cannot read
+    ├── WorkerLost                the worker running the job stopped (no heartbeat, redelivery)
+    └── ServiceUnavailable        Redis / the queue is unreachable from the web
+
+Errors cross process boundaries only as `worker.jobs.ErrorEvent` (code, message, retryable).
+"""
+
+from __future__ import annotations
+
+
+class RioError(Exception):
+    code = "internal"
+    retryable = False
+
+    def __init__(self, message: str, *, retryable: bool | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if retryable is not None:
+            self.retryable = retryable
+
+
+class InputError(RioError):
+    code = "bad_input"
+
+
+class ImageError(InputError):
+    code = "bad_image"
+
+
+class PromptTooLong(InputError):
+    code = "prompt_too_long"
+
+
+class UnknownModel(InputError):
+    code = "unknown_model"
+
+
+class BackendError(RioError):
+    code = "backend_error"
+    retryable = True
+
+
+class BackendUnavailable(BackendError):
+    code = "backend_unavailable"
+
+
+class BackendTimeout(BackendError):
+    code = "backend_timeout"
+
+
+class BackendProtocolError(BackendError):
+    code = "backend_protocol"
+    retryable = False
+
+
+class WorkerLost(RioError):
+    code = "worker_lost"
+    retryable = True
+
+
+class ServiceUnavailable(RioError):
+    code = "service_unavailable"
+    retryable = True

@@ -1,0 +1,47 @@
+"""One frozen settings object, read from the environment once at process start and passed in."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+DEFAULT_REDIS_PORT = 6390
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    redis_url: str = f"redis://127.0.0.1:{DEFAULT_REDIS_PORT}/0"
+    var_dir: Path = Path("var")
+    tiny_model_path: Path = Path("var/models/tiny-random")
+    rio_local_model: str | None = None
+    qwen_local_model: str | None = None
+    rio_sglang_url: str | None = None
+    qwen_sglang_url: str | None = None
+    sglang_api_key: str | None = None
+    job_timeout_s: float = 600.0  # the longest a job may run; Celery's visibility timeout sits above it
+    queue_expiry_s: float = 300.0  # a job still queued after this is dropped by Celery (`expires`)
+    stream_ttl_s: int = 3600  # how long a finished job's event stream stays readable
+    heartbeat_s: float = 1.0
+    heartbeat_ttl_s: float = 3.0
+    max_new_tokens: int = 2048
+    max_prompt_chars: int = 32_000
+    max_images: int = 4
+    max_image_bytes: int = 10 * 1024 * 1024
+    max_image_pixels: int = 20_000_000
+    web_host: str = "0.0.0.0"
+    web_port: int = 7860
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        fields: dict[str, object] = {}
+        for name in cls.model_fields:
+            for key in (f"RIO_{name.upper()}", name.upper()):
+                if env.get(key):
+                    fields[name] = env[key]
+                    break
+        return cls.model_validate(fields)

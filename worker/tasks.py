@@ -1,0 +1,143 @@
+"""The `generate` task: validate the spec, run one backend, write its events; nothing else."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from functools import cache
+
+import redis
+from celery import signals
+
+from worker.backends.base import Backend, JobContext
+from worker.celery_app import TASK_NAME, app
+from worker.errors import RioError
+from worker.images import ImageStore
+from worker.jobs import EventStream
+from worker.models import entry, location
+from worker.protocol import Done, Error, JobSpec, error_event
+from worker.settings import Settings
+
+log = logging.getLogger(__name__)
+WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
+
+
+@cache
+def settings() -> Settings:
+    return app.settings  # type: ignore[attr-defined,no-any-return]
+
+
+@cache
+def redis_client() -> redis.Redis:
+    return redis.Redis.from_url(settings().redis_url, health_check_interval=10)
+
+
+@cache
+def backend(model: str) -> Backend:
+    """One backend per model per worker process; a local model is loaded once, here."""
+    e = entry(model)
+    where = location(e, settings())
+    if where is None:
+        raise RioError(f"{e.label} is not configured on this worker.")
+    if e.backend == "local":
+        from worker.backends.local import LocalBackend, LocalEngine
+
+        return LocalBackend(LocalEngine.load(where), e.context_limit)
+    raise RioError(f"{e.label}: backend {e.backend!r} is not available yet.")
+
+
+class Heartbeat:
+    """Refreshes the job's heartbeat key from a thread while the job runs."""
+
+    def __init__(self, stream: EventStream, every_s: float, ttl_s: float) -> None:
+        self.stream, self.every_s, self.ttl_s = stream, every_s, ttl_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.stream.beat(self.ttl_s)
+            except redis.RedisError:
+                log.warning("heartbeat failed for job %s", self.stream.job_id)
+            self._stop.wait(self.every_s)
+
+    def __enter__(self) -> Heartbeat:
+        self.stream.beat(self.ttl_s)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def stream_events(spec: JobSpec, stream: EventStream) -> None:
+    """Run the job's backend, appending its events; stop between events on cancel or deadline."""
+    images = ImageStore(redis_client(), settings())
+    ctx = JobContext(worker=WORKER_NAME, load_image=images.get_sync)
+    events = backend(spec.model).execute(spec, ctx)
+    try:
+        for event in events:
+            if not stream.emit(event):
+                return
+            if stream.cancel_requested():
+                stream.emit(Done(finish_reason="cancelled"))
+                return
+            if time.time() > spec.deadline:
+                stream.emit(Done(finish_reason="length"))
+                return
+    finally:
+        events.close()  # closes the upstream request (SGLang aborts it) or frees the local engine
+
+
+def run_job(spec_json: str) -> None:
+    spec = JobSpec.model_validate_json(spec_json)
+    s = settings()
+    stream = EventStream(redis_client(), spec.id, s)
+    if not stream.claim(WORKER_NAME):
+        # Redelivered after a crash, or cancelled while queued: never run a job twice.
+        stream.emit(
+            Error(
+                code="worker_lost",
+                message="The worker running this answer stopped; it was not re-run. Please retry.",
+                retryable=True,
+            )
+        )
+        return
+    with Heartbeat(stream, s.heartbeat_s, s.heartbeat_ttl_s):
+        try:
+            stream_events(spec, stream)
+        except RioError as exc:
+            stream.emit(error_event(exc))
+        except Exception as exc:
+            log.exception("job %s failed", spec.id)
+            stream.emit(error_event(exc))
+        if not stream.ended:
+            stream.emit(Error(code="internal", message="The answer ended without a result.", retryable=True))
+
+
+@app.task(name=TASK_NAME, ignore_result=True)
+def generate(spec_json: str) -> None:
+    run_job(spec_json)
+
+
+@signals.task_revoked.connect
+def report_expired(request=None, expired: bool = False, **_: object) -> None:
+    """A job that waited past `expires` is dropped by Celery; tell its page instead of going silent."""
+    if not expired or request is None:
+        return
+    spec = JobSpec.model_validate_json(request.args[0])
+    EventStream(redis_client(), spec.id, settings()).emit(
+        Error(code="queue_timeout", message="The queue was too long and this request expired. Please retry.",
+              retryable=True)
+    )
+
+
+@signals.worker_process_init.connect
+def preload(**_: object) -> None:
+    for model in filter(None, os.environ.get("RIO_WORKER_MODELS", "").split(",")):
+        backend(model)
