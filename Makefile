@@ -21,7 +21,6 @@ setup: $(STAMP)
 # torch first, exactly pinned (the local CPU wheel); everything else under the same constraints.
 $(STAMP):
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	rm -f $(VENV)/.installed-*

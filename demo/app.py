@@ -69,7 +69,7 @@ def build_app(service: ChatService, models: list[ModelEntry], default_model: str
                     temperature = gr.Slider(0.0, 2.0, value=0.6, step=0.05, label="Temperature")
                     top_p = gr.Slider(0.05, 1.0, value=0.95, step=0.01, label="Top-p")
                     top_k = gr.Slider(0, 200, value=20, step=1, label="Top-k (0 = off)")
-                    max_tokens = gr.Slider(16, 8192, value=512, step=16, label="Max new tokens")
+                    max_tokens = gr.Slider(1, 8192, value=512, step=1, label="Max new tokens")
                     seed = gr.Number(value=-1, precision=0, label="Seed (-1 = random)")
                     max_switch_count = gr.Slider(0, 16, value=2, step=1, label="Max switch count (0 = no limit)")
                     alpha0 = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="α₀ (blend toward <think> on entering latent)")

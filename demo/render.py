@@ -22,7 +22,12 @@ def thinking_html(turn: Turn) -> str:
 def stats_line(stats: Stats | None, turn: Turn) -> str:
     if stats is None:
         return ""
-    parts = [f"TTFT {stats.ttft_ms:.0f} ms", f"{stats.tokens_per_s:.1f} tok/s", f"{stats.completion_tokens} tokens"]
+    parts = [
+        f"TTFT {stats.ttft_ms:.0f} ms",
+        f"{stats.tokens_per_s:.1f} tok/s",
+        f"{stats.completion_tokens} tokens",
+        f"prompt {stats.prompt_tokens}",
+    ]
     if stats.reasoning_tokens:
         explicit = stats.reasoning_tokens - stats.latent_steps
         parts.append(f"thinking {explicit} explicit + {stats.latent_steps} latent")
@@ -40,6 +45,8 @@ def status_text(turn: Turn) -> str:
     if turn.queue_position is not None and not turn.thinking and not turn.answer:
         ahead = turn.queue_position
         return "⏳ Queued: next in line." if ahead == 0 else f"⏳ Queued: {ahead} ahead of you."
+    if turn.running and not turn.thinking and not turn.answer:
+        return "⏳ Starting…"
     if turn.finish == "cancelled":
         return "⏹ Stopped."
     if turn.finish == "length":
@@ -57,8 +64,8 @@ def assistant_messages(turn: Turn) -> list[dict]:
     footer = [s for s in (status_text(turn), stats_line(turn.stats, turn)) if s]
     if footer:
         body += ("\n\n" if body else "") + "\n".join(f"<sub>{html.escape(s)}</sub>" for s in footer)
-    if body or not msgs:
-        msgs.append({"role": "assistant", "content": body or "…"})
+    if body:
+        msgs.append({"role": "assistant", "content": body})
     return msgs
 
 

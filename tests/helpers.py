@@ -1,0 +1,46 @@
+"""Small helpers shared by the end-to-end tests."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from gradio_client import Client, handle_file
+
+FOOTER = re.compile(r"\n*(<sub>.*?</sub>\n?)+$", re.S)
+DEFAULTS = {"model": "tiny-random", "mode": "thinking", "temperature": 0.6, "top_p": 0.95, "top_k": 20,
+            "max_tokens": 64, "seed": 1, "max_switch_count": 2, "alpha0": 1.0}  # fmt: skip
+
+
+def chat(client: Client, text: str, files: list[str] = (), **params):  # type: ignore[assignment]
+    p = {**DEFAULTS, **params}
+    message = {"text": text, "files": [handle_file(f) for f in files]}
+    return client.submit(message, *p.values(), api_name="/chat")
+
+
+def text_of(message: dict) -> str:
+    content = message["content"]
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content if part.get("type") == "text")
+    return str(content)
+
+
+@dataclass
+class Rendered:
+    thinking: str
+    answer: str
+    footer: str
+
+
+def last_answer(messages: list[dict]) -> Rendered:
+    """The last assistant turn as rendered: thinking block, answer body, footer (status + stats)."""
+    thinking, body = "", ""
+    for m in reversed(messages):
+        if m["role"] != "assistant":
+            break
+        if m.get("metadata") and m["metadata"].get("title", "").startswith("Thinking"):
+            thinking = text_of(m)
+        else:
+            body = text_of(m)
+    footer = FOOTER.search(body)
+    return Rendered(thinking, FOOTER.sub("", body), footer.group(0) if footer else "")
