@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import gradio as gr
 import redis.exceptions
@@ -72,7 +71,9 @@ def build_app(service: ChatService, models: list[ModelEntry], default_model: str
                     max_tokens = gr.Slider(1, 8192, value=512, step=1, label="Max new tokens")
                     seed = gr.Number(value=-1, precision=0, label="Seed (-1 = random)")
                     max_switch_count = gr.Slider(0, 16, value=2, step=1, label="Max switch count (0 = no limit)")
-                    alpha0 = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="α₀ (blend toward <think> on entering latent)")
+                    alpha0 = gr.Slider(
+                        0.0, 1.0, value=1.0, step=0.05, label="α₀ (blend toward <think> on entering latent)"
+                    )
         params = [model, mode, temperature, top_p, top_k, max_tokens, seed, max_switch_count, alpha0]
         busy = [chatbot, textbox, stop, session]
 
@@ -110,5 +111,5 @@ def build_app(service: ChatService, models: list[ModelEntry], default_model: str
         textbox.submit(submit, [textbox, session, *params], busy, api_name="chat", concurrency_limit=None)
         stop.click(stop_job, [session], None, api_name="stop", concurrency_limit=None)
         clear.click(lambda: (ChatSession(), []), None, [session, chatbot], api_name="new_chat")
-        model.change(pick_model, [model], [banner, mode], api_name=False)
+        model.change(pick_model, [model], [banner, mode], api_visibility="private")
     return demo

@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from demo.session import ChatSession, Turn
 from worker.jobs import JobClient, Reasoning, RioError, Sampling
@@ -20,7 +20,7 @@ RENDER_EVERY_S = 0.05  # coalesce tokens: at most one page update per stream per
 @dataclass(frozen=True)
 class Params:
     model: str
-    mode: str
+    mode: Literal["swireasoning", "thinking", "off"]
     temperature: float
     top_p: float
     top_k: int
@@ -39,7 +39,7 @@ class Params:
         )
 
     def reasoning(self) -> Reasoning:
-        return Reasoning(mode=self.mode, max_switch_count=self.max_switch_count, alpha0=self.alpha0)  # type: ignore[arg-type]
+        return Reasoning(mode=self.mode, max_switch_count=self.max_switch_count, alpha0=self.alpha0)
 
 
 class ChatService:

@@ -59,7 +59,9 @@ def assistant_messages(turn: Turn) -> list[dict]:
     if turn.thinking:
         status = "pending" if turn.running and not turn.answer else "done"
         title = "Thinking" + (f" · {turn.switches} switches" if turn.switches else "")
-        msgs.append({"role": "assistant", "content": thinking_html(turn), "metadata": {"title": title, "status": status}})
+        msgs.append(
+            {"role": "assistant", "content": thinking_html(turn), "metadata": {"title": title, "status": status}}
+        )
     body = turn.answer  # markdown; Gradio sanitizes any HTML in it
     footer = [s for s in (status_text(turn), stats_line(turn.stats, turn)) if s]
     if footer:

@@ -48,7 +48,8 @@ class Directive:
 
     ids: Tensor  # ids to emit (forced ones included)
     feed_mixture: Tensor  # bool: next input is a mixture (latent rows, and rows switching to explicit)
-    mix_weight: Tensor  # weight of the mixture; the rest goes to E[anchor_id]
+    mix_weight: Tensor  # weight of the mixture ...
+    anchor_weight: Tensor  # ... and of E[anchor_id]: 1 - mix_weight, rounded as the official code does
     anchor_id: Tensor
     probs: Tensor  # softmax of the raw logits, the mixture's weights
     latent: Tensor  # bool: the row is in latent mode this step (its token is not what was fed)
@@ -99,7 +100,7 @@ class SwiRController:
         h = entropy(probs)
         to_explicit, to_latent = self._switch(h)
         latent = ~((self.mode == EXPLICIT) | self.locked | torch.isin(ids, self.math_ids))
-        mix_weight, anchor_id = self._blend(to_explicit, to_latent, ids.shape[0], probs.device)
+        mix_weight, anchor_weight, anchor_id = self._blend(to_explicit, to_latent, ids.shape[0], probs.device)
         if cfg.max_switch_count is not None and t > 0:
             self._arm(to_explicit)
         self.budget = torch.where(self.budget >= 0, self.budget - 1, self.budget)
@@ -109,6 +110,7 @@ class SwiRController:
             ids=ids,
             feed_mixture=latent | to_explicit,
             mix_weight=mix_weight,
+            anchor_weight=anchor_weight,
             anchor_id=anchor_id,
             probs=probs,
             latent=latent,
@@ -143,20 +145,24 @@ class SwiRController:
         self.count += to_explicit.long()
         return to_explicit, to_latent
 
-    def _blend(self, to_explicit: Tensor, to_latent: Tensor, b: int, device) -> tuple[Tensor, Tensor]:
-        """Mixture weight and anchor per row: the step-0 line break, the alpha/beta ramps (l.341-350)."""
+    def _blend(self, to_explicit: Tensor, to_latent: Tensor, b: int, device) -> tuple[Tensor, Tensor, Tensor]:
+        """Mixture weight, anchor weight and anchor per row: the step-0 line break and the alpha/beta
+        ramps (l.341-350). Both weights come from Python floats, as the official scalars do, so
+        `1 - w` is rounded once from double, not computed in float32."""
         cfg = self.cfg
         ramp = self.t / cfg.max_new_tokens
         alpha = cfg.alpha0 + (1 - cfg.alpha0) * ramp
         beta = cfg.beta0 + (1 - cfg.beta0) * ramp
-        weight = torch.ones(b, device=device)
-        anchor = torch.full((b,), cfg.think_id, dtype=torch.long, device=device)
+
+        def full(value: float) -> Tensor:
+            return torch.full((b,), value, device=device)
+
         if self.t == 0:
-            return weight * 0.9, torch.full_like(anchor, cfg.anchor_linebreak)
-        weight = torch.where(to_latent, torch.full_like(weight, alpha), weight)
-        weight = torch.where(to_explicit, torch.full_like(weight, beta), weight)
-        anchor = torch.where(to_explicit, cfg.end_think_id, anchor)
-        return weight, anchor
+            return full(0.9), full(0.1), torch.full((b,), cfg.anchor_linebreak, dtype=torch.long, device=device)
+        weight = torch.where(to_latent, full(alpha), torch.where(to_explicit, full(beta), full(1.0)))
+        anchor_weight = torch.where(to_latent, full(1 - alpha), torch.where(to_explicit, full(1 - beta), full(0.0)))
+        anchor = torch.where(to_explicit, cfg.end_think_id, cfg.think_id)
+        return weight, anchor_weight, torch.as_tensor(anchor, device=device).expand(b).clone()
 
     def _arm(self, to_explicit: Tensor) -> None:
         """Convergence (C <= count <= 2C) and termination (count > 2C) on a latent->explicit switch."""

@@ -47,20 +47,21 @@ class Step:
 
 
 def filter_logits(logits: Tensor, params: SamplingParams) -> Tensor:
-    """Temperature, then top-k, top-p and min-p as masks to -inf; logits: [B, V]."""
+    """Temperature, top-k, top-p, min-p as masks to -inf, with transformers' warper semantics; [B, V]."""
     logits = logits / params.temperature
     if params.top_k > 0:
         kth = torch.topk(logits, min(params.top_k, logits.shape[-1]), dim=-1).values[:, -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))
     if params.top_p < 1.0:
-        sorted_logits, order = torch.sort(logits, descending=True, dim=-1)
-        cum = sorted_logits.softmax(-1).cumsum(-1)
-        drop_sorted = cum - sorted_logits.softmax(-1) > params.top_p  # keep the token that crosses top_p
-        drop = drop_sorted.scatter(-1, order, drop_sorted)
-        logits = logits.masked_fill(drop, float("-inf"))
+        sorted_logits, order = torch.sort(logits, descending=False)
+        drop_sorted = sorted_logits.softmax(-1).cumsum(-1) <= (1 - params.top_p)
+        drop_sorted[:, -1] = False  # always keep the most probable token
+        logits = logits.masked_fill(drop_sorted.scatter(1, order, drop_sorted), float("-inf"))
     if params.min_p > 0.0:
         probs = logits.softmax(-1)
-        logits = logits.masked_fill(probs < params.min_p * probs.max(-1, keepdim=True).values, float("-inf"))
+        drop = probs < params.min_p * probs.amax(-1, keepdim=True)
+        drop.scatter_(-1, probs.argmax(-1, keepdim=True), False)
+        logits = logits.masked_fill(drop, float("-inf"))
     return logits
 
 
@@ -144,7 +145,7 @@ def generate(
         if bool(finished.any()):
             keep = (~finished).nonzero().squeeze(1)
             rows, embeds, mask, position = rows[keep], embeds[keep], mask[keep], position[keep]
-            cache.reorder_cache(keep)
+            cache.reorder_cache(keep)  # type: ignore[arg-type]  # a LongTensor at run time
             if controller is not None:
                 controller.select(keep)
         mask = torch.cat([mask, mask.new_ones(mask.shape[0], 1)], dim=1)

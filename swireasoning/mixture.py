@@ -36,10 +36,9 @@ def mixture(probs: Tensor, embedding: Tensor, top_k: int | None = None) -> Tenso
     return mixture_shard(probs, embedding, 0, top_k)
 
 
-def blend(mix: Tensor, weight: Tensor, anchor: Tensor) -> Tensor:
-    """weight * mix + (1 - weight) * anchor, per row; the official ramps/anchors (l.342-350)."""
-    w = weight.to(mix.dtype)[:, None]
-    return w * mix + (1 - w) * anchor
+def blend(mix: Tensor, weight: Tensor, anchor: Tensor, anchor_weight: Tensor) -> Tensor:
+    """weight * mix + anchor_weight * anchor, per row: the official ramps and anchors (l.342-350)."""
+    return weight.to(mix.dtype)[:, None] * mix + anchor_weight.to(mix.dtype)[:, None] * anchor
 
 
 def next_embeddings(d: Directive, embedding: Tensor, top_k: int | None = None) -> Tensor:
@@ -47,5 +46,5 @@ def next_embeddings(d: Directive, embedding: Tensor, top_k: int | None = None) -
     tokens = embedding[d.ids]
     if not bool(d.feed_mixture.any()):
         return tokens
-    mixed = blend(mixture(d.probs, embedding, top_k), d.mix_weight, embedding[d.anchor_id])
+    mixed = blend(mixture(d.probs, embedding, top_k), d.mix_weight, embedding[d.anchor_id], d.anchor_weight)
     return torch.where(d.feed_mixture[:, None], mixed, tokens)

@@ -32,7 +32,7 @@ def make_app(settings: Settings, *, include_tasks: bool = True) -> Celery:
         worker_proc_alive_timeout=120,  # the pool child loads its model before it reports up
         task_default_queue=queue_name("tiny-random"),
     )
-    app.settings = settings  # type: ignore[attr-defined]
+    app.settings = settings
     return app
 
 

@@ -175,5 +175,5 @@ class JobClient:
 
 
 # The web's one door into worker/: the registry view it renders and the settings it runs with.
-from worker.models import ModelEntry, available, default_pair  # noqa: E402,F401
 from worker.errors import RioError  # noqa: E402,F401
+from worker.models import ModelEntry, available, default_pair  # noqa: E402,F401

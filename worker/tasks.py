@@ -27,7 +27,8 @@ WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
 
 @cache
 def settings() -> Settings:
-    return app.settings  # type: ignore[attr-defined,no-any-return]
+    settings: Settings = app.settings
+    return settings
 
 
 @cache
@@ -79,7 +80,7 @@ def stream_events(spec: JobSpec, stream: EventStream) -> None:
     """Run the job's backend, appending its events; stop between events on cancel or deadline."""
     images = ImageStore(redis_client(), settings())
     ctx = JobContext(worker=WORKER_NAME, load_image=images.get_sync)
-    events = backend(spec.model).execute(spec, ctx)
+    events = backend(spec.model).execute(spec, ctx)  # a generator: close() cancels it
     try:
         for event in events:
             if not stream.emit(event):
@@ -132,8 +133,11 @@ def report_expired(request=None, expired: bool = False, **_: object) -> None:
         return
     spec = JobSpec.model_validate_json(request.args[0])
     EventStream(redis_client(), spec.id, settings()).emit(
-        Error(code="queue_timeout", message="The queue was too long and this request expired. Please retry.",
-              retryable=True)
+        Error(
+            code="queue_timeout",
+            message="The queue was too long and this request expired. Please retry.",
+            retryable=True,
+        )
     )
 
 

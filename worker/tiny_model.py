@@ -148,7 +148,7 @@ def build(path: Path) -> Path:
 
     path.mkdir(parents=True, exist_ok=True)
     tok = train_tokenizer()
-    token_ids = {t: tok.token_to_id(t) for t in SPECIAL_TOKENS}
+    token_ids = {t: tok.token_to_id(t) or 0 for t in SPECIAL_TOKENS}
     vocab_size = (tok.get_vocab_size() + 63) // 64 * 64
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,

@@ -7,7 +7,7 @@ iterator to cancel (a backend cleans up in `finally`/GeneratorExit), so backends
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -23,4 +23,4 @@ class JobContext:
 class Backend(Protocol):
     name: str
 
-    def execute(self, job: JobSpec, ctx: JobContext) -> Iterator[Event]: ...
+    def execute(self, job: JobSpec, ctx: JobContext) -> Generator[Event, None, None]: ...

@@ -9,9 +9,10 @@ from __future__ import annotations
 import io
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import Any
 
 import torch
 from PIL import Image
@@ -22,15 +23,26 @@ from swireasoning.hf import swir_config
 from worker.backends.base import JobContext
 from worker.backends.detok import IncrementalText
 from worker.errors import InputError, PromptTooLong
-from worker.protocol import AnswerDelta, ChatMessage, Done, Event, JobSpec, ReasoningDelta, Started, Stats, Switch
+from worker.protocol import (
+    AnswerDelta,
+    ChatMessage,
+    Done,
+    Event,
+    FinishReason,
+    JobSpec,
+    ReasoningDelta,
+    Started,
+    Stats,
+    Switch,
+)
 
 log = logging.getLogger(__name__)
 IMAGE_PAD = "<|image_pad|>"
 
 
-def chat_dicts(messages: list[ChatMessage]) -> list[dict]:
+def chat_dicts(messages: list[ChatMessage]) -> list[dict[str, Any]]:
     """JobSpec messages -> the dicts chat templates expect (images as `{"type": "image"}`)."""
-    out = []
+    out: list[dict[str, Any]] = []
     for m in messages:
         if isinstance(m.content, str):
             out.append({"role": m.role, "content": m.content})
@@ -42,14 +54,19 @@ def chat_dicts(messages: list[ChatMessage]) -> list[dict]:
 
 @dataclass
 class LocalEngine:
-    model: torch.nn.Module
-    tokenizer: object
-    image_processor: object | None
+    model: Any  # a transformers PreTrainedModel
+    tokenizer: Any
+    image_processor: Any | None
 
     @classmethod
     def load(cls, source: str) -> LocalEngine:
-        from transformers import AutoConfig, AutoImageProcessor, AutoModelForCausalLM, AutoModelForImageTextToText
-        from transformers import AutoTokenizer
+        from transformers import (
+            AutoConfig,
+            AutoImageProcessor,
+            AutoModelForCausalLM,
+            AutoModelForImageTextToText,
+            AutoTokenizer,
+        )
 
         config = AutoConfig.from_pretrained(source)
         vision = hasattr(config, "vision_config")
@@ -78,7 +95,7 @@ class LocalEngine:
             chat_dicts(messages), tokenize=False, add_generation_prompt=True, enable_thinking=enable_thinking
         )
 
-    def encode(self, texts: list[str], images: list[list[Image.Image]]) -> PromptBatch:
+    def encode(self, texts: list[str], images: list[list[Any]]) -> PromptBatch:
         """Left-padded batch; each `<|image_pad|>` expands to its image's merged patch count."""
         rows, vision = [], {}
         flat = [img for row in images for img in row]
@@ -95,8 +112,8 @@ class LocalEngine:
         mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows])
         return self._positions(input_ids, mask, vision)
 
-    def _expand_pads(self, texts: list[str], images: list[list[Image.Image]], grid: torch.Tensor) -> list[str]:
-        merge = int(self.image_processor.merge_size) ** 2
+    def _expand_pads(self, texts: list[str], images: list[list[Any]], grid: torch.Tensor) -> list[str]:
+        merge = int(getattr(self.image_processor, "merge_size", 2)) ** 2
         counts = iter((grid.prod(-1) // merge).tolist())
         out = []
         for text, row in zip(texts, images, strict=True):
@@ -107,7 +124,7 @@ class LocalEngine:
         return out
 
     def _positions(self, input_ids: torch.Tensor, mask: torch.Tensor, vision: dict) -> PromptBatch:
-        inner = getattr(self.model, "model", None)
+        inner: Any = getattr(self.model, "model", None)
         if hasattr(inner, "get_rope_index"):
             image_token = self.model.config.image_token_id
             mm_types = (input_ids == image_token).int()
@@ -190,7 +207,7 @@ class LocalBackend:
         )
         return SwiRController(cfg, batch=1)
 
-    def execute(self, job: JobSpec, ctx: JobContext) -> Iterator[Event]:
+    def execute(self, job: JobSpec, ctx: JobContext) -> Generator[Event, None, None]:
         yield Started(worker=ctx.worker, backend=self.name)
         t0 = time.perf_counter()
         batch = self._prompt(job, ctx)
@@ -198,7 +215,8 @@ class LocalBackend:
         s = job.sampling
         generator = torch.Generator().manual_seed(s.seed if s.seed is not None else int(time.time_ns() % 2**63))
         events = TokenEvents(self.engine, thinking=job.reasoning.mode != "off")
-        first_token_at, finish = None, "length"
+        first_token_at: float | None = None
+        finish: FinishReason = "length"
         steps = generate(
             self.engine.model,
             batch,
@@ -225,4 +243,3 @@ class LocalBackend:
             tokens_per_s=(events.tokens - 1) / decode_s if events.tokens > 1 and decode_s > 0 else 0.0,
         )
         yield Done(finish_reason=finish)
-
