@@ -17,7 +17,9 @@ CSS = f"""
 .{LATENT_CLASS} {{ opacity: 0.5; font-style: italic; text-decoration: underline dotted; }}
 #rio-banner {{ border-left: 4px solid #e8a400; padding-left: 8px; }}
 """
-PARAM_NAMES = ("model", "mode", "temperature", "top_p", "top_k", "max_tokens", "seed", "max_switch_count", "alpha0")
+PARAM_NAMES = (
+    "model", "mode", "temperature", "top_p", "top_k", "max_tokens", "seed", "max_switch_count", "alpha0", "window",
+)  # fmt: skip
 RANDOM_NOTE = "⚠️ **{label}** has random weights: its answers are meaningless random text, shown to test the pipeline."
 UNAVAILABLE = Error(
     code="service_unavailable",
@@ -71,15 +73,16 @@ def build_app(service: ChatService, models: list[ModelEntry], default_model: str
                     max_tokens = gr.Slider(1, 8192, value=512, step=1, label="Max new tokens")
                     seed = gr.Number(value=-1, precision=0, label="Seed (-1 = random)")
                     max_switch_count = gr.Slider(0, 16, value=2, step=1, label="Max switch count (0 = no limit)")
+                    window = gr.Slider(1, 1024, value=512, step=1, label="Explicit dwell window (steps)")
                     alpha0 = gr.Slider(
                         0.0, 1.0, value=1.0, step=0.05, label="α₀ (blend toward <think> on entering latent)"
                     )
-        params = [model, mode, temperature, top_p, top_k, max_tokens, seed, max_switch_count, alpha0]
+        params = [model, mode, temperature, top_p, top_k, max_tokens, seed, max_switch_count, alpha0, window]
         busy = [chatbot, textbox, stop, session]
 
         async def submit(message, state, model_, mode_, temp, top_p_, top_k_, max_new, seed_, switches, alpha,
-                         request: gr.Request):  # fmt: skip
-            values = (model_, mode_, temp, top_p_, top_k_, max_new, seed_, switches, alpha)
+                         dwell, request: gr.Request):  # fmt: skip
+            values = (model_, mode_, temp, top_p_, top_k_, max_new, seed_, switches, alpha, dwell)
             p = parse_params(dict(zip(PARAM_NAMES, values, strict=True)))
             try:
                 turn = await service.new_turn(message.get("text") or "", message.get("files") or [])

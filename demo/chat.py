@@ -28,6 +28,7 @@ class Params:
     seed: int | None
     max_switch_count: int | None
     alpha0: float
+    window: int
 
     def sampling(self) -> Sampling:
         return Sampling(
@@ -39,7 +40,7 @@ class Params:
         )
 
     def reasoning(self) -> Reasoning:
-        return Reasoning(mode=self.mode, max_switch_count=self.max_switch_count, alpha0=self.alpha0)
+        return Reasoning(mode=self.mode, max_switch_count=self.max_switch_count, alpha0=self.alpha0, window=self.window)
 
 
 class ChatService:
@@ -101,4 +102,5 @@ def parse_params(values: dict[str, Any]) -> Params:
         seed=seed,
         max_switch_count=switches,
         alpha0=float(values["alpha0"]),
+        window=int(values["window"]),
     )

@@ -9,7 +9,7 @@ from gradio_client import Client, handle_file
 
 FOOTER = re.compile(r"\n*(<sub>.*?</sub>\n?)+$", re.S)
 DEFAULTS = {"model": "tiny-random", "mode": "thinking", "temperature": 0.6, "top_p": 0.95, "top_k": 20,
-            "max_tokens": 64, "seed": 1, "max_switch_count": 2, "alpha0": 1.0}  # fmt: skip
+            "max_tokens": 64, "seed": 1, "max_switch_count": 2, "alpha0": 1.0, "window": 512}  # fmt: skip
 
 
 def chat(client: Client, text: str, files: list[str] = (), **params):  # type: ignore[assignment]

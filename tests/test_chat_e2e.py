@@ -63,3 +63,14 @@ def test_stop_ends_the_job_within_a_second_and_the_worker_takes_the_next(client)
     nxt = chat(client, "And now a short one.", max_tokens=8, mode="off").result()[0]
     assert "8 tokens" in last_answer(nxt).footer
     client.predict(api_name="/new_chat")
+
+
+def test_swireasoning_job_streams_latent_steps_and_switches(client):
+    job = chat(client, "Think in switches.", mode="swireasoning", window=4, max_switch_count=0, max_tokens=80, seed=3)
+    final = last_answer(job.result()[0])
+    client.predict(api_name="/new_chat")
+    match = re.search(r"thinking (\d+) explicit \+ (\d+) latent · (\d+) switches", final.footer)
+    assert match, final.footer
+    explicit, latent, switches = map(int, match.groups())
+    assert latent >= 1 and switches >= 1 and explicit >= 1
+    assert 'class="swir-latent"' in final.thinking, "latent stretches are marked in the page"

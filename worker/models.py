@@ -18,7 +18,7 @@ class ModelEntry(BaseModel):
     key: str
     label: str
     weights: str  # hub id, or a local path for tiny-random
-    backend: Literal["sglang", "local"]
+    backend: Literal["sglang", "local", "paced"]
     url_setting: str | None = None  # Settings field holding the SGLang URL (router or server)
     local_setting: str | None = None  # Settings field holding a local checkpoint path or hub id
     default_reasoning: ReasoningMode
@@ -76,6 +76,16 @@ REGISTRY: tuple[ModelEntry, ...] = (
         context_limit=8_192,
         random_weights=True,
     ),
+    ModelEntry(
+        key="paced",
+        label="paced (fixed text at a fixed rate, for load tests)",
+        weights="-",
+        backend="paced",
+        local_setting="paced_model",
+        default_reasoning="thinking",
+        context_limit=1_000_000,
+        random_weights=True,
+    ),
 )
 
 
@@ -90,6 +100,8 @@ def location(e: ModelEntry, settings: Settings) -> str | None:
     """The URL or checkpoint that serves `e` here, or None when it is not configured."""
     name = e.url_setting if e.backend == "sglang" else e.local_setting
     value = getattr(settings, name) if name else None
+    if isinstance(value, bool):
+        return e.backend if value else None
     return str(value) if value else None
 
 

@@ -47,6 +47,10 @@ def backend(model: str) -> Backend:
         from worker.backends.local import LocalBackend, LocalEngine
 
         return LocalBackend(LocalEngine.load(where), e.context_limit)
+    if e.backend == "paced":
+        from worker.backends.paced import PacedBackend
+
+        return PacedBackend()
     raise RioError(f"{e.label}: backend {e.backend!r} is not available yet.")
 
 

@@ -1,0 +1,125 @@
+"""Each SwiReasoning rule on hand-made logits (V = 16), and the mixtures."""
+
+from __future__ import annotations
+
+import torch
+
+from swireasoning.controller import EXPLICIT, LATENT, SwiRConfig, SwiRController, entropy
+from swireasoning.mixture import mixture, mixture_shard, next_embeddings
+
+V, THINK, END, NL, EOS, MATH = 16, 1, 2, 3, 4, 5
+CONV, TERM = (END,), (END, 6, 7)
+
+
+def cfg(**kw) -> SwiRConfig:
+    base = dict(think_id=THINK, end_think_id=END, linebreak_id=NL, eos_ids=(EOS,), math_ids=(MATH,),
+                convergence_ids=CONV, termination_ids=TERM, window=3, max_new_tokens=100)  # fmt: skip
+    return SwiRConfig(**{**base, **kw})
+
+
+def peaked(level: float, rows: int = 1) -> torch.Tensor:
+    """Logits whose entropy falls as `level` rises."""
+    x = torch.zeros(rows, V)
+    x[:, 10] = level
+    return x
+
+
+def run(ctrl: SwiRController, levels: list[float], token: int = 9):
+    return [ctrl.step(peaked(lv), torch.tensor([token])) for lv in levels]
+
+
+def test_starts_latent_and_switches_to_explicit_on_any_entropy_drop():
+    ctrl = SwiRController(cfg(), 1)
+    d = run(ctrl, [1.0, 1.5])
+    assert bool(d[0].latent[0]) and not bool(d[0].to_explicit[0])
+    assert bool(d[1].to_explicit[0]) and int(ctrl.mode[0]) == EXPLICIT and int(d[1].switch_count[0]) == 1
+
+
+def test_explicit_to_latent_waits_for_the_dwell_window():
+    ctrl = SwiRController(cfg(window=3), 1)
+    d = run(ctrl, [1.0, 2.0, 0.5, 0.5, 0.5])  # explicit at t=1 (ref = H(2.0)); higher entropy after
+    assert [bool(x.to_latent[0]) for x in d] == [False, False, False, False, True]  # stay reaches 3 at t=4
+    assert int(ctrl.mode[0]) == LATENT
+
+
+def test_reference_entropy_resets_to_the_value_at_each_switch():
+    ctrl = SwiRController(cfg(), 1)
+    run(ctrl, [1.0, 2.0])
+    assert torch.allclose(ctrl.h_ref, entropy(torch.softmax(peaked(2.0), -1)))
+    run(ctrl, [0.5, 0.5, 0.5])
+    assert torch.allclose(ctrl.h_ref, entropy(torch.softmax(peaked(0.5), -1)))
+
+
+def test_sampled_end_think_locks_explicit_but_a_forced_one_does_not():
+    ctrl = SwiRController(cfg(max_switch_count=1), 1)
+    run(ctrl, [1.0, 2.0])  # switch 1 (= C): "</think>" is queued and forced next step
+    forced = ctrl.step(peaked(2.0), torch.tensor([9]))
+    assert int(forced.ids[0]) == END and not bool(ctrl.locked[0])
+    sampled = ctrl.step(peaked(2.0), torch.tensor([END]))
+    assert bool(ctrl.locked[0]) and not bool(sampled.latent[0])
+
+
+def test_locked_rows_never_go_back_to_latent():
+    ctrl = SwiRController(cfg(window=1), 1)
+    run(ctrl, [1.0, 2.0])
+    ctrl.step(peaked(2.0), torch.tensor([END]))
+    d = run(ctrl, [0.0, 0.0, 0.0])
+    assert not any(bool(x.to_latent[0]) for x in d)
+
+
+def test_convergence_between_c_and_2c_then_termination_with_the_answer_budget():
+    ctrl = SwiRController(cfg(max_switch_count=1, window=1, answer_budget=5), 1)
+    emitted = []
+    levels = [1.0, 2.0, 0.0, 3.0, 0.0, 4.0]  # explicit switches at t=1 (count 1), t=3 (2), t=5 (3)
+    for lv in levels:
+        emitted.append(int(ctrl.step(peaked(lv), torch.tensor([9])).ids[0]))
+    assert emitted[2] == END and emitted[4] == END  # convergence at count 1 and 2 (C..2C)
+    tail = [ctrl.step(peaked(4.0), torch.tensor([9])) for _ in range(4)]
+    assert [int(d.ids[0]) for d in tail[:3]] == list(TERM)  # termination words at count 3 > 2C
+    assert [bool(d.finished[0]) for d in tail] == [False, False, False, True]  # budget 5, armed at t=5
+    assert bool(tail[-1].budget_hit[0])
+
+
+def test_math_tokens_are_fed_as_tokens_even_in_latent_mode():
+    ctrl = SwiRController(cfg(), 2)
+    d = ctrl.step(peaked(1.0, rows=2), torch.tensor([MATH, 9]))
+    assert d.latent.tolist() == [False, True]
+    emb = torch.randn(V, 8)
+    fed = next_embeddings(d, emb)
+    assert torch.equal(fed[0], emb[MATH])
+    assert torch.allclose(fed[1], 0.9 * (torch.softmax(peaked(1.0), -1) @ emb)[0] + 0.1 * emb[NL])
+
+
+def test_newline_fix_swaps_only_the_step0_anchor():
+    assert cfg().anchor_linebreak == NL
+    assert cfg(newline_id=12, fix_newline_anchor=True).anchor_linebreak == 12
+
+
+def test_fp32_entropy_is_closer_to_float64_than_bf16():
+    logits = torch.randn(4, 4096, generator=torch.Generator().manual_seed(0)) * 4
+    exact = entropy(torch.softmax(logits.double(), -1))
+    bf16 = SwiRController(cfg(), 4).step(logits.bfloat16(), torch.zeros(4, dtype=torch.long))
+    fp32 = SwiRController(cfg(fp32_entropy=True), 4).step(logits.bfloat16(), torch.zeros(4, dtype=torch.long))
+    assert bf16.probs.dtype == torch.bfloat16 and fp32.probs.dtype == torch.float32
+    err32 = (entropy(fp32.probs).double() - exact).abs().max()
+    err16 = (entropy(bf16.probs).double() - exact).abs().max()
+    assert err32 < err16
+
+
+def test_top_k_mixture_tends_to_the_exact_mixture():
+    probs = torch.softmax(torch.randn(3, V), -1)
+    emb = torch.randn(V, 8)
+    exact = mixture(probs, emb)
+    errors = [(mixture(probs, emb, top_k=k) - exact).abs().max().item() for k in (1, 4, 8, V)]
+    assert errors[-1] < 1e-6 and errors[0] > errors[-1]
+    assert sorted(errors, reverse=True) == errors
+
+
+def test_sharded_mixture_summed_over_ranks_equals_the_full_one():
+    probs = torch.softmax(torch.randn(5, V), -1)
+    emb = torch.randn(V, 8)
+    shards = emb.chunk(4)  # four tensor-parallel ranks, 4 rows of the vocabulary each
+    for k in (None, 3, V):
+        starts = [0, 4, 8, 12]
+        total = sum(mixture_shard(probs, s, start, top_k=k) for s, start in zip(shards, starts, strict=True))
+        assert torch.allclose(total, mixture(probs, emb, top_k=k), atol=1e-6)
