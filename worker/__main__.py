@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 
 from worker.celery_app import app
 from worker.jobs import queue_name
@@ -20,6 +21,9 @@ def main() -> None:
     local = any(m.backend == "local" for m in models)
     # Local engines compute: one job per process. SGLang jobs wait on the network: many per process.
     pool = "prefork" if local else "threads"
+    if pool == "threads":
+        # many streaming threads: hand the GIL over sooner, so a new job is not queued behind them
+        sys.setswitchinterval(0.0005)
     concurrency = os.environ.get("RIO_WORKER_CONCURRENCY", "1" if local else "64")
     app.worker_main(
         [

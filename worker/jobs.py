@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import redis
@@ -74,20 +76,84 @@ def _append_args(job_id: str, event: Event, ttl: int) -> tuple[list[str], list[s
     return [key(job_id, "events"), key(job_id, "end")], [payload, terminal, str(STREAM_MAXLEN), str(ttl)]
 
 
+class OpenStreams:
+    """How many job streams this process is writing; the coalescing window grows with it."""
+
+    def __init__(self) -> None:
+        self._n = 0
+        self._lock = threading.Lock()
+
+    def add(self, n: int) -> None:
+        with self._lock:
+            self._n += n
+
+    @property
+    def n(self) -> int:
+        return self._n
+
+
+OPEN_STREAMS = OpenStreams()
+Delta = ReasoningDelta | AnswerDelta
+
+
 class EventStream:
-    """Worker side: appends a job's events; tells whether the web asked to cancel."""
+    """Worker side: appends a job's events; knows whether the web asked to cancel.
+
+    Deltas are coalesced under load: a delta is written at once when the last delta write is older
+    than the window (0.5 ms x open streams in this process, at most 50 ms); otherwise it joins one
+    pending entry that the next write or the process's `StreamKeeper` (in one pipeline for all
+    streams) sends when due. One stream below 2,000 tokens/s is never delayed; with 64 streams each
+    writes at most ~20-30 entries per second."""
+
+    WINDOW_PER_STREAM_S = 0.0005
+    WINDOW_MAX_S = 0.05
 
     def __init__(self, client: redis.Redis, job_id: str, settings: Settings) -> None:
         self.redis = client
         self.job_id = job_id
         self.ttl = settings.stream_ttl_s
         self._append = client.register_script(APPEND_SCRIPT)
-        self._cancel_checked = 0.0
-        self._cancelled = False
+        self._pending: Delta | None = None
+        self._last_delta_write = 0.0
+        self._lock = threading.Lock()
+        self.cancelled = False  # set by whoever polls the cancel key (the StreamKeeper)
         self.ended = False
+
+    def window_s(self) -> float:
+        return min(self.WINDOW_MAX_S, self.WINDOW_PER_STREAM_S * OPEN_STREAMS.n)
 
     def emit(self, event: Event) -> bool:
         """Append one event; False (and `ended`) once the stream has a terminal event."""
+        with self._lock:
+            if isinstance(event, ReasoningDelta | AnswerDelta):
+                self._coalesce(event)
+                due = self._take_due()
+                return self._write(due) if due is not None else not self.ended
+            pending, self._pending = self._pending, None
+            if pending is not None and not self._write(pending):
+                return False
+            return self._write(event)
+
+    def cancel_requested(self) -> bool:
+        return self.cancelled or self.ended
+
+    def _coalesce(self, event: Delta) -> None:
+        p = self._pending
+        if p is not None and p.type == event.type and getattr(p, "latent", None) == getattr(event, "latent", None):
+            self._pending = p.model_copy(update={"delta": p.delta + event.delta})
+            return
+        if p is not None:
+            self._write(p)
+        self._pending = event
+
+    def _take_due(self) -> Delta | None:
+        if self._pending is None or time.monotonic() - self._last_delta_write < self.window_s():
+            return None
+        pending, self._pending = self._pending, None
+        self._last_delta_write = time.monotonic()
+        return pending
+
+    def _write(self, event: Event) -> bool:
         keys, args = _append_args(self.job_id, event, self.ttl)
         written = bool(self._append(keys=keys, args=args))
         if not written or event.type in TERMINAL:
@@ -98,16 +164,75 @@ class EventStream:
         """True for the first claimant only: a redelivered job is never run a second time."""
         return bool(self.redis.set(key(self.job_id, "claim"), worker, nx=True, ex=self.ttl))
 
-    def cancel_requested(self, every_s: float = 0.05) -> bool:
-        """Polls the cancel key at most every `every_s`, so checking per token stays cheap."""
-        now = time.monotonic()
-        if not self._cancelled and now - self._cancel_checked >= every_s:
-            self._cancel_checked = now
-            self._cancelled = bool(self.redis.exists(key(self.job_id, "cancel")))
-        return self._cancelled or self.ended
 
-    def beat(self, ttl_s: float) -> None:
-        self.redis.set(key(self.job_id, "hb"), "1", px=int(ttl_s * 1000))
+class StreamKeeper:
+    """One thread per worker process keeps every running job's stream: every 10 ms, in one Redis
+    pipeline for all streams, it sends coalesced deltas that fell due, polls cancel keys (every
+    50 ms) and refreshes heartbeats (every `beat_s`). Producers never wait on Redis for these."""
+
+    TICK_S = 0.01
+    CANCEL_POLL_S = 0.05
+
+    def __init__(self, client: redis.Redis, beat_s: float, beat_ttl_s: float) -> None:
+        self.redis, self.beat_s, self.beat_ttl_ms = client, beat_s, int(beat_ttl_s * 1000)
+        self._streams: dict[str, EventStream] = {}
+        self._lock = threading.Lock()
+        self._append = client.register_script(APPEND_SCRIPT)
+        self._last_cancel_poll = self._last_beat = 0.0
+        threading.Thread(target=self._run, daemon=True, name="stream-keeper").start()
+
+    @contextmanager
+    def keep(self, stream: EventStream) -> Iterator[None]:
+        self.redis.set(key(stream.job_id, "hb"), "1", px=self.beat_ttl_ms)
+        with self._lock:
+            self._streams[stream.job_id] = stream
+        OPEN_STREAMS.add(1)
+        try:
+            yield
+        finally:
+            OPEN_STREAMS.add(-1)
+            with self._lock:
+                self._streams.pop(stream.job_id, None)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.TICK_S)
+            with self._lock:
+                streams = list(self._streams.values())
+            try:
+                self.tick(streams, time.monotonic())
+            except redis.RedisError:
+                log.warning("stream keeper: Redis unavailable")
+
+    def tick(self, streams: list[EventStream], now: float) -> None:
+        poll = now - self._last_cancel_poll >= self.CANCEL_POLL_S
+        beat = now - self._last_beat >= self.beat_s
+        self._last_cancel_poll = now if poll else self._last_cancel_poll
+        self._last_beat = now if beat else self._last_beat
+        due: list[tuple[EventStream, Delta]] = []
+        pipe = self.redis.pipeline(transaction=False)
+        try:
+            for stream in streams:
+                stream._lock.acquire()  # held until written, so no later event overtakes this one
+                event = stream._take_due()
+                if event is None:
+                    stream._lock.release()
+                    continue
+                due.append((stream, event))
+                keys, args = _append_args(stream.job_id, event, stream.ttl)
+                self._append(keys=keys, args=args, client=pipe)
+            for stream in streams if poll else ():
+                pipe.exists(key(stream.job_id, "cancel"))
+            for stream in streams if beat else ():
+                pipe.set(key(stream.job_id, "hb"), "1", px=self.beat_ttl_ms)
+            results = pipe.execute() if len(pipe) else []
+        finally:
+            for stream, _ in due:
+                stream._lock.release()
+        for (stream, _), ok in zip(due, results, strict=False):
+            stream.ended = stream.ended or not ok
+        for stream, cancelled in zip(streams if poll else (), results[len(due) :], strict=False):
+            stream.cancelled = stream.cancelled or bool(cancelled)
 
 
 Submit = Callable[[JobSpec], None]

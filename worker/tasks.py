@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 import time
 from functools import cache
 
@@ -16,7 +15,7 @@ from worker.backends.base import Backend, JobContext
 from worker.celery_app import TASK_NAME, app
 from worker.errors import RioError
 from worker.images import ImageStore
-from worker.jobs import EventStream
+from worker.jobs import EventStream, StreamKeeper
 from worker.models import entry, location
 from worker.protocol import Done, Error, JobSpec, error_event
 from worker.settings import Settings
@@ -54,30 +53,9 @@ def backend(model: str) -> Backend:
     raise RioError(f"{e.label}: backend {e.backend!r} is not available yet.")
 
 
-class Heartbeat:
-    """Refreshes the job's heartbeat key from a thread while the job runs."""
-
-    def __init__(self, stream: EventStream, every_s: float, ttl_s: float) -> None:
-        self.stream, self.every_s, self.ttl_s = stream, every_s, ttl_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.stream.beat(self.ttl_s)
-            except redis.RedisError:
-                log.warning("heartbeat failed for job %s", self.stream.job_id)
-            self._stop.wait(self.every_s)
-
-    def __enter__(self) -> Heartbeat:
-        self.stream.beat(self.ttl_s)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+@cache
+def keeper() -> StreamKeeper:
+    return StreamKeeper(redis_client(), settings().heartbeat_s, settings().heartbeat_ttl_s)
 
 
 def stream_events(spec: JobSpec, stream: EventStream) -> None:
@@ -113,7 +91,7 @@ def run_job(spec_json: str) -> None:
             )
         )
         return
-    with Heartbeat(stream, s.heartbeat_s, s.heartbeat_ttl_s):
+    with keeper().keep(stream):
         try:
             stream_events(spec, stream)
         except RioError as exc:

@@ -6,6 +6,7 @@ timing is known exactly, so what the pipeline adds can be measured. Enabled with
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Generator
 
@@ -33,7 +34,8 @@ WORDS = [
 class PacedBackend:
     name = "paced"
 
-    def __init__(self, interval_s: float = 0.01, thinking_tokens: int = 8) -> None:
+    def __init__(self, interval_s: float | None = None, thinking_tokens: int = 8) -> None:
+        interval_s = float(os.environ.get("RIO_PACED_INTERVAL_S", "0.01")) if interval_s is None else interval_s
         self.interval_s = interval_s
         self.thinking_tokens = thinking_tokens
 
