@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import statistics
 import tempfile
@@ -39,7 +40,7 @@ def pct(xs: list[float], q: float) -> float:
 
 def timings(stamps: list[float], t0: float) -> tuple[float, float]:
     """(TTFT ms, mean gap between tokens ms) from the arrival times of content events."""
-    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
     return (stamps[0] - t0) * 1000, (statistics.mean(gaps) * 1000 if gaps else 0.0)
 
 
