@@ -13,6 +13,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 
 import torch
 
@@ -74,9 +75,9 @@ def measure(tokens: int, reps: int, batch_sizes: tuple[int, ...]) -> dict[str, f
         runs: dict[str, list[float]] = {"plain": [], "swir": [], "hf": []}
         for rep in range(reps + 1):
             sample = {
-                "plain": rate(lambda: ours(engine, batch, tokens, swir=False)),
-                "swir": rate(lambda: ours(engine, batch, tokens, swir=True)),
-                "hf": rate(lambda: hf_generate(engine, batch, tokens)),
+                "plain": rate(partial(ours, engine, batch, tokens, swir=False)),
+                "swir": rate(partial(ours, engine, batch, tokens, swir=True)),
+                "hf": rate(partial(hf_generate, engine, batch, tokens)),
             }
             if rep:  # the first repetition warms up
                 for k, v in sample.items():
