@@ -4,13 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 SGLANG_VENV := .venv-sglang
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
+SGLANG_STAMP := $(SGLANG_VENV)/.installed-$(shell cat constraints-sglang.txt | sha1sum | cut -c1-12)
 
 .PHONY: demo test setup lint bench
 
 demo: setup
 	$(BIN)/python -m worker.launch
 
-test: setup
+test: setup $(SGLANG_STAMP)
 	$(BIN)/ruff check demo worker swireasoning bench tests
 	$(BIN)/ruff format --check demo worker swireasoning bench tests
 	$(BIN)/mypy demo worker swireasoning
@@ -24,6 +25,15 @@ $(STAMP):
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	rm -f $(VENV)/.installed-*
+	touch $@
+
+# The real sglang package, for wire-format and config tests only; the main environment never sees it.
+$(SGLANG_STAMP):
+	test -x $(SGLANG_VENV)/bin/python || $(PYTHON) -m venv $(SGLANG_VENV)
+	$(SGLANG_VENV)/bin/pip install -q torch==2.13.0
+	$(SGLANG_VENV)/bin/pip install -q --no-deps -c constraints-sglang.txt sglang
+	$(SGLANG_VENV)/bin/pip install -q -c constraints-sglang.txt $$(grep -vE '^(#|torch|sglang)' constraints-sglang.txt | cut -d= -f1)
+	rm -f $(SGLANG_VENV)/.installed-*
 	touch $@
 
 bench: setup

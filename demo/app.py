@@ -107,12 +107,13 @@ def build_app(service: ChatService, models: list[ModelEntry], default_model: str
         async def stop_job(state: ChatSession) -> None:
             await service.stop(state)
 
-        def pick_model(key: str) -> dict:
-            e = by_key[key]
-            return {banner: banner_text(by_key, key), mode: gr.Radio(value=e.default_reasoning)}
+        async def pick_model(key: str) -> dict:
+            note = "\n\n".join(t for t in (banner_text(by_key, key), await service.down_note(key)) if t)
+            return {banner: note, mode: gr.Radio(value=by_key[key].default_reasoning)}
 
         textbox.submit(submit, [textbox, session, *params], busy, api_name="chat", concurrency_limit=None)
         stop.click(stop_job, [session], None, api_name="stop", concurrency_limit=None)
         clear.click(lambda: (ChatSession(), []), None, [session, chatbot], api_name="new_chat")
         model.change(pick_model, [model], [banner, mode], api_visibility="private")
+        demo.load(pick_model, [model], [banner, mode], api_visibility="private")
     return demo

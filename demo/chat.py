@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from demo.session import ChatSession, Turn
-from worker.jobs import JobClient, Reasoning, RioError, Sampling
+from worker.jobs import Error, JobClient, Reasoning, RioError, Sampling
 
 log = logging.getLogger(__name__)
 RENDER_EVERY_S = 0.05  # coalesce tokens: at most one page update per stream per 50 ms
@@ -72,6 +72,12 @@ class ChatService:
     async def run(self, session: ChatSession, params: Params, client_id: str) -> AsyncIterator[None]:
         """Submit the last turn and fold its events in; yields whenever the page should re-render."""
         turn = session.turns[-1]
+        health = await self.client.health(params.model)
+        if health is not None and not health.up:
+            message = f"This model is down right now ({health.detail}). Try another model or retry soon."
+            turn.apply(Error(code="backend_unavailable", message=message, retryable=True))
+            yield None
+            return
         spec = session.spec_for_last(params.model, params.sampling(), params.reasoning(), client_id)
         turn.job_id = spec.id
         await self.client.submit(spec)
@@ -83,6 +89,10 @@ class ChatService:
             if now - last >= RENDER_EVERY_S or event.type in ("started", "done", "error"):
                 last = now
                 yield None
+
+    async def down_note(self, model: str) -> str:
+        health = await self.client.health(model)
+        return f"⚠️ This model is down right now: {health.detail}." if health and not health.up else ""
 
     async def stop(self, session: ChatSession) -> None:
         if session.turns and session.turns[-1].running:

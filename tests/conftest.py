@@ -6,11 +6,12 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 
 from worker import redis_server
-from worker.devstack import ROOT, free_port, start_web, start_worker, stop
+from worker.devstack import ROOT, free_port, start_web, start_worker, stop, wait_for
 from worker.settings import Settings
 from worker.tiny_model import build
 
@@ -25,9 +26,37 @@ def tiny_model(tmp_path_factory) -> Path:
     return build(tmp_path_factory.mktemp("models") / "tiny-random")
 
 
+SGLANG_PYTHON = ROOT / ".venv-sglang" / "bin" / "python"
+
+
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory, tiny_model) -> Settings:
+def contract_server() -> Iterator[str]:
+    """The SGLang wire-format stand-in, running on the real sglang package in `.venv-sglang`."""
+    assert SGLANG_PYTHON.exists(), "run `make test`: it prepares .venv-sglang"
+    port = free_port()
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(ARTIFACTS / "contract-server.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen([str(SGLANG_PYTHON), "tests/sglang_contract_server.py", str(port)], cwd=ROOT,
+                            stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    wait_for(lambda: _answers(url + "/health"), 120, "contract server", proc)
+    yield url
+    stop(proc)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory, tiny_model, contract_server) -> Settings:
     return Settings(
+        rio_sglang_url=contract_server,
+        qwen_sglang_url="http://127.0.0.1:9",  # nothing listens there: a model that is down
+        sglang_api_key="test-key",
         redis_url=f"redis://127.0.0.1:{free_port()}/0",
         var_dir=tmp_path_factory.mktemp("var"),
         tiny_model_path=tiny_model,
@@ -57,7 +86,14 @@ def worker_proc(settings, redis_proc) -> Iterator[subprocess.Popen]:
 
 
 @pytest.fixture(scope="session")
-def web(settings, redis_proc, worker_proc) -> Iterator[str]:
+def sglang_worker(settings, redis_proc) -> Iterator[subprocess.Popen]:
+    proc = start_worker(settings, "sglang-worker", RIO_WORKER_MODELS="rio-3.5-open-397b,qwen3.5-397b-a17b")
+    yield proc
+    stop(proc)
+
+
+@pytest.fixture(scope="session")
+def web(settings, redis_proc, worker_proc, sglang_worker) -> Iterator[str]:
     proc, url = start_web(settings)
     yield url
     stop(proc)

@@ -19,10 +19,11 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 import redis
 import redis.asyncio as aioredis
+from pydantic import BaseModel, ConfigDict
 
 from worker.images import ImageStore
 from worker.protocol import (  # noqa: F401  (re-exported: demo/ imports the protocol from here)
@@ -235,6 +236,19 @@ class StreamKeeper:
             stream.cancelled = stream.cancelled or bool(cancelled)
 
 
+class ModelHealth(BaseModel):
+    """What a worker last saw of a remote model (`model:<key>:health`, expires if no worker looks)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    v: Literal[1] = 1
+    up: bool
+    detail: str = ""
+
+
+def health_key(model: str) -> str:
+    return f"model:{model}:health"
+
+
 Submit = Callable[[JobSpec], None]
 
 
@@ -264,6 +278,11 @@ class JobClient:
     async def append(self, job_id: str, event: Event) -> bool:
         keys, args = _append_args(job_id, event, self.settings.stream_ttl_s)
         return bool(await self._append(keys=keys, args=args))
+
+    async def health(self, model: str) -> ModelHealth | None:
+        """The last published health of a remote model; None if no worker reported it."""
+        raw = await self.redis.get(health_key(model))
+        return ModelHealth.model_validate_json(raw) if raw else None
 
     async def cancel(self, job_id: str) -> None:
         """Ask the worker to stop; a job no worker has claimed yet is ended here, at once."""

@@ -22,6 +22,7 @@ class Settings(BaseModel):
     rio_sglang_url: str | None = None
     qwen_sglang_url: str | None = None
     sglang_api_key: str | None = None
+    sglang_read_timeout_s: float = 120.0  # longest silence inside a stream (prefill of a long prompt)
     paced_model: bool = False  # serve the `paced` backend (load tests, benchmarks)
     job_timeout_s: float = 600.0  # the longest a job may run; Celery's visibility timeout sits above it
     queue_expiry_s: float = 300.0  # a job still queued after this is dropped by Celery (`expires`)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 from functools import cache
 
@@ -15,7 +16,7 @@ from worker.backends.base import Backend, JobContext
 from worker.celery_app import TASK_NAME, app
 from worker.errors import RioError
 from worker.images import ImageStore
-from worker.jobs import EventStream, StreamKeeper
+from worker.jobs import EventStream, ModelHealth, StreamKeeper, health_key
 from worker.models import entry, location
 from worker.protocol import Done, Error, JobSpec, error_event
 from worker.settings import Settings
@@ -46,6 +47,17 @@ def backend(model: str) -> Backend:
         from worker.backends.local import LocalBackend, LocalEngine
 
         return LocalBackend(LocalEngine.load(where), e.context_limit)
+    if e.backend == "sglang":
+        from worker.backends.sglang import SGLangBackend
+
+        s = settings()
+        return SGLangBackend(
+            label=e.label,
+            served_model=e.key,
+            urls=[u.strip() for u in where.split(",") if u.strip()],
+            api_key=s.sglang_api_key,
+            read_timeout_s=s.sglang_read_timeout_s,
+        )
     if e.backend == "paced":
         from worker.backends.paced import PacedBackend
 
@@ -121,6 +133,30 @@ def report_expired(request=None, expired: bool = False, **_: object) -> None:
             retryable=True,
         )
     )
+
+
+def watch_health(models: list[str], every_s: float = 10.0) -> None:
+    """Publish each SGLang model's health (`model:<key>:health`, 30 s TTL) so the page can show a
+    model as down before anyone waits on it."""
+    while True:
+        for model in models:
+            b = backend(model)
+            urls = [u.strip() for u in (location(entry(model), settings()) or "").split(",") if u.strip()]
+            problems = [p for p in (b.health(u) for u in urls) if p]  # type: ignore[attr-defined]
+            up = len(problems) < len(urls)  # one live replica is enough
+            status = ModelHealth(up=up, detail="" if up else problems[0])
+            try:
+                redis_client().set(health_key(model), status.model_dump_json(), ex=30)
+            except redis.RedisError:
+                log.warning("could not publish health of %s", model)
+        time.sleep(every_s)
+
+
+@signals.worker_ready.connect
+def start_health_watch(**_: object) -> None:
+    models = [m for m in os.environ.get("RIO_WORKER_MODELS", "").split(",") if m and entry(m).backend == "sglang"]
+    if models:
+        threading.Thread(target=watch_health, args=(models,), daemon=True, name="health").start()
 
 
 @signals.worker_process_init.connect

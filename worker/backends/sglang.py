@@ -1,0 +1,240 @@
+"""The SGLang backend: streaming `/v1/chat/completions` (SGLang's OpenAI-compatible API) over httpx.
+
+SSE framing by `httpx-sse`; chunks are checked against the fields we read (`StreamChunk`). The job
+id is SGLang's `rid`, so Stop can `POST /abort_request {rid}` after closing the stream. Failures
+become typed errors (`worker.errors`) with a plain message; connection-level failures are retried
+with backoff, across the model's endpoints, but only before the first token.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import logging
+import time
+from collections.abc import Generator, Iterator
+from typing import Any
+
+import httpx
+from httpx_sse import SSEError, connect_sse
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from worker.backends.base import JobContext
+from worker.errors import BackendError, BackendProtocolError, BackendTimeout, BackendUnavailable, RioError
+from worker.protocol import AnswerDelta, Done, Event, FinishReason, JobSpec, ReasoningDelta, Started, Stats
+
+log = logging.getLogger(__name__)
+RETRY_BACKOFF_S = (0.25, 0.5, 1.0)
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Delta(_Loose):
+    content: str | None = None
+    reasoning_content: str | None = None
+
+
+class Choice(_Loose):
+    index: int = 0
+    delta: Delta = Delta()
+    finish_reason: str | None = None
+
+
+class PromptDetails(_Loose):
+    cached_tokens: int = 0
+
+
+class Usage(_Loose):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    reasoning_tokens: int | None = 0
+    prompt_tokens_details: PromptDetails | None = None
+
+
+class StreamChunk(_Loose):
+    """The parts of SGLang's `ChatCompletionStreamResponse` we use."""
+
+    choices: list[Choice] = []
+    usage: Usage | None = None
+
+
+def content_parts(job: JobSpec, ctx: JobContext) -> list[dict[str, Any]]:
+    """JobSpec messages -> OpenAI chat messages, images inlined as base64 `data:` URLs."""
+    out: list[dict[str, Any]] = []
+    for m in job.messages:
+        if isinstance(m.content, str):
+            out.append({"role": m.role, "content": m.content})
+            continue
+        parts: list[dict[str, Any]] = []
+        for p in m.content:
+            if p.type == "text":
+                parts.append({"type": "text", "text": p.text})
+            else:
+                url = "data:image/png;base64," + base64.b64encode(ctx.load_image(p.ref)).decode()
+                parts.append({"type": "image_url", "image_url": {"url": url}})
+        out.append({"role": m.role, "content": parts})
+    return out
+
+
+def request_body(job: JobSpec, ctx: JobContext, served_model: str) -> dict[str, Any]:
+    s, r = job.sampling, job.reasoning
+    body: dict[str, Any] = {
+        "model": served_model,
+        "messages": content_parts(job, ctx),
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "temperature": s.temperature,
+        "top_p": s.top_p,
+        "top_k": s.top_k if s.top_k > 0 else -1,  # SGLang's "off" is -1
+        "min_p": s.min_p,
+        "max_tokens": s.max_tokens,
+        "chat_template_kwargs": {"enable_thinking": r.mode != "off"},
+        "separate_reasoning": True,
+        "rid": job.id,
+    }
+    if s.seed is not None:
+        body["seed"] = s.seed
+    if r.mode == "swireasoning":
+        # carried by SGLang into SamplingParams.custom_params, where the SwiReasoning plugin reads it
+        body["custom_params"] = {"swireasoning": r.model_dump(exclude={"mode"})}
+    return body
+
+
+def http_error(resp: httpx.Response, label: str) -> RioError:
+    """A plain message per HTTP status; 429/5xx are worth retrying, other 4xx are not."""
+    try:
+        detail = str(resp.json().get("message") or resp.json().get("error", {}).get("message") or "")
+    except (ValueError, AttributeError):
+        detail = ""
+    code = resp.status_code
+    if code in (401, 403):
+        return BackendError(f"{label}: the model server refused our credentials.", retryable=False)
+    if code == 429 or code == 503:
+        return BackendUnavailable(f"{label} is busy or starting up (HTTP {code}). Please retry in a moment.")
+    if code >= 500:
+        return BackendError(f"{label} failed (HTTP {code}). Please retry.", retryable=True)
+    suffix = f": {detail}" if detail else ""
+    return BackendError(f"{label} rejected the request (HTTP {code}){suffix}.", retryable=False)
+
+
+class SGLangBackend:
+    name = "sglang"
+
+    def __init__(
+        self,
+        *,
+        label: str,
+        served_model: str,
+        urls: list[str],
+        api_key: str | None,
+        read_timeout_s: float = 120.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.label, self.served_model = label, served_model
+        self.urls = itertools.cycle([u.rstrip("/") for u in urls])
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        timeout = httpx.Timeout(connect=5.0, read=read_timeout_s, write=30.0, pool=5.0)
+        self.http = httpx.Client(headers=headers, timeout=timeout, transport=transport)
+
+    def execute(self, job: JobSpec, ctx: JobContext) -> Generator[Event, None, None]:
+        yield Started(worker=ctx.worker, backend=self.name)
+        body = request_body(job, ctx, self.served_model)
+        t0 = time.perf_counter()
+        for attempt, backoff in enumerate((*RETRY_BACKOFF_S, None)):
+            url = next(self.urls)
+            stream = _Stream(t0)
+            try:
+                yield from stream.run(self.http, url, body, self.label)
+                return
+            except (BackendUnavailable, BackendTimeout) as exc:
+                if stream.first_token_at is not None or backoff is None:
+                    raise
+                log.warning("%s attempt %d failed before the first token: %s", self.label, attempt + 1, exc.message)
+                time.sleep(backoff)
+            finally:
+                if not stream.finished:
+                    self.abort(url, job.id)
+
+    def abort(self, url: str, rid: str) -> None:
+        """Best effort: SGLang also aborts a request whose stream closed, 2 s later."""
+        try:
+            self.http.post(f"{url}/abort_request", json={"rid": rid}, timeout=2.0)
+        except httpx.HTTPError as exc:
+            log.info("abort of %s at %s failed: %s", rid, url, exc)
+
+    def health(self, url: str) -> str | None:
+        """None when `/health` and `/model_info` answer, else why not (shown in the model picker)."""
+        try:
+            ok = self.http.get(f"{url}/health", timeout=5.0)
+            if ok.status_code != 200:
+                return f"health check answered HTTP {ok.status_code}"
+            self.http.get(f"{url}/model_info", timeout=5.0).raise_for_status()
+        except httpx.HTTPError as exc:
+            return f"unreachable ({type(exc).__name__})"
+        return None
+
+
+class _Stream:
+    """One streaming request: SSE chunks -> events; tracks the first token and a clean end."""
+
+    def __init__(self, t0: float) -> None:
+        self.t0 = t0
+        self.first_token_at: float | None = None
+        self.finished = False
+        self.finish: FinishReason = "stop"
+        self.usage = Usage()
+
+    def run(self, http: httpx.Client, url: str, body: dict[str, Any], label: str) -> Iterator[Event]:
+        try:
+            with connect_sse(http, "POST", f"{url}/v1/chat/completions", json=body) as source:
+                if source.response.status_code != 200:
+                    source.response.read()
+                    raise http_error(source.response, label)
+                for sse in source.iter_sse():
+                    if sse.data == "[DONE]":
+                        self.finished = True
+                        yield from self._end()
+                        return
+                    yield from self._chunk(sse.data, label)
+        except httpx.ConnectError as exc:
+            raise BackendUnavailable(f"{label} is unreachable right now. Please retry shortly.") from exc
+        except httpx.TimeoutException as exc:
+            raise BackendTimeout(f"{label} did not answer in time. Please retry.") from exc
+        except (httpx.RemoteProtocolError, httpx.ReadError, SSEError) as exc:
+            raise BackendError(f"{label} closed the connection mid-answer. Please retry.") from exc
+        raise BackendError(f"{label} ended the answer before it was complete. Please retry.")
+
+    def _chunk(self, data: str, label: str) -> Iterator[Event]:
+        try:
+            if data.startswith('{"error"'):
+                raise BackendError(f"{label} reported an error while answering. Please retry.", retryable=True)
+            chunk = StreamChunk.model_validate_json(data)
+        except ValidationError as exc:
+            raise BackendProtocolError(f"{label} sent a response we could not read.") from exc
+        if chunk.usage is not None:
+            self.usage = chunk.usage
+        for choice in chunk.choices:
+            d = choice.delta
+            if (d.reasoning_content or d.content) and self.first_token_at is None:
+                self.first_token_at = time.perf_counter()
+            if d.reasoning_content:
+                yield ReasoningDelta(delta=d.reasoning_content)
+            if d.content:
+                yield AnswerDelta(delta=d.content)
+            if choice.finish_reason in ("length", "abort"):
+                self.finish = "length" if choice.finish_reason == "length" else "cancelled"
+
+    def _end(self) -> Iterator[Event]:
+        u, start = self.usage, self.first_token_at or self.t0
+        decode_s = time.perf_counter() - start
+        yield Stats(
+            prompt_tokens=u.prompt_tokens,
+            cached_tokens=u.prompt_tokens_details.cached_tokens if u.prompt_tokens_details else 0,
+            completion_tokens=u.completion_tokens,
+            reasoning_tokens=u.reasoning_tokens or 0,
+            ttft_ms=(start - self.t0) * 1000,
+            tokens_per_s=(u.completion_tokens - 1) / decode_s if u.completion_tokens > 1 and decode_s > 0 else 0.0,
+        )
+        yield Done(finish_reason=self.finish)
