@@ -22,6 +22,7 @@ import uvicorn
 from sglang.srt.entrypoints.openai.protocol import ChatCompletionRequest, ChatCompletionStreamResponse, ErrorResponse
 from sglang.srt.entrypoints.openai.sse_utils import build_sse_content
 from sglang.srt.entrypoints.openai.usage_processor import UsageProcessor
+from sglang.srt.sampling.sampling_params import SamplingParams
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -83,6 +84,10 @@ async def chat(request: Request) -> Response:
     raw = await request.json()
     REQUESTS.append({"body": raw, "authorization": request.headers.get("authorization")})
     req = ChatCompletionRequest.model_validate(raw)  # SGLang's own validation of what we send
+    # ...and what the scheduler would get: SGLang's SamplingParams, checked as its tokenizer manager does
+    params = SamplingParams(**req.to_sampling_params(stop=[], model_generation_config={}))
+    params.verify(vocab_size=248_320)
+    REQUESTS[-1]["sampling_params"] = {"custom_params": params.custom_params, "top_k": params.top_k}
     kind = scenario(req)
     if kind == "503":
         return Response(error_body("Server is overloaded", "ServiceUnavailable", 503), status_code=503)

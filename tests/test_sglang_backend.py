@@ -62,6 +62,8 @@ def test_the_request_carries_every_field_sglang_needs(contract_server):
     assert body["chat_template_kwargs"] == {"enable_thinking": True}
     assert (body["top_k"], body["min_p"], body["seed"], body["max_tokens"]) == (20, 0.05, 5, 77)
     assert body["custom_params"]["swireasoning"]["max_switch_count"] == 2
+    # SGLang carries it into the scheduler's SamplingParams, where the SwiReasoning plugin reads it
+    assert req["sampling_params"]["custom_params"]["swireasoning"]["max_switch_count"] == 2
 
 
 def test_thinking_off_and_prefix_cache_reported_on_a_repeat(contract_server):
