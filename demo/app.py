@@ -51,10 +51,11 @@ def build_app(service: ChatService, models: list[ModelEntry], default_model: str
                     file_count="multiple",
                     sources=["upload"],
                     elem_id="prompt",
+                    show_label=False,
                     autofocus=True,
                 )
                 with gr.Row():
-                    stop = gr.Button("⏹ Stop", visible=False, variant="stop", elem_id="stop")
+                    stop = gr.Button("Stop", visible=False, variant="stop", elem_id="stop")
                     clear = gr.Button("New chat", elem_id="new-chat")
             with gr.Column(scale=1):
                 model = gr.Dropdown(

@@ -10,6 +10,10 @@ from worker.jobs import Stats
 LATENT_CLASS = "swir-latent"
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "es" if word.endswith("ch") else "s")
+
+
 def thinking_html(turn: Turn) -> str:
     """Explicit thinking as text; latent stretches dimmed (the model was fed a mixture, not these tokens)."""
     out = []
@@ -32,7 +36,7 @@ def stats_line(stats: Stats | None, turn: Turn) -> str:
         explicit = stats.reasoning_tokens - stats.latent_steps
         parts.append(f"thinking {explicit} explicit + {stats.latent_steps} latent")
     if stats.switches or turn.switches:
-        parts.append(f"{stats.switches or turn.switches} switches")
+        parts.append(f"{stats.switches or turn.switches} switches")  # fixed form: tests and scripts parse it
     if stats.cached_tokens:
         parts.append(f"prefix cache {stats.cached_tokens}/{stats.prompt_tokens}")
     return " · ".join(parts)
@@ -58,7 +62,7 @@ def assistant_messages(turn: Turn) -> list[dict]:
     msgs: list[dict] = []
     if turn.thinking:
         status = "pending" if turn.running and not turn.answer else "done"
-        title = "Thinking" + (f" · {turn.switches} switches" if turn.switches else "")
+        title = "Thinking" + (f" · {plural(turn.switches, 'switch')}" if turn.switches else "")
         msgs.append(
             {"role": "assistant", "content": thinking_html(turn), "metadata": {"title": title, "status": status}}
         )

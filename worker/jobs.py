@@ -25,7 +25,9 @@ import redis
 import redis.asyncio as aioredis
 from pydantic import BaseModel, ConfigDict
 
+from worker.errors import RioError  # noqa: F401  (re-exported for demo/)
 from worker.images import ImageStore
+from worker.models import ModelEntry, available, default_pair  # noqa: F401  (re-exported for demo/)
 from worker.protocol import (  # noqa: F401  (re-exported: demo/ imports the protocol from here)
     TERMINAL,
     AnswerDelta,
@@ -116,7 +118,7 @@ class EventStream:
         self._append = client.register_script(APPEND_SCRIPT)
         self._pending: Delta | None = None
         self._last_delta_write = 0.0
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()  # the StreamKeeper holds it while it writes this stream's entry
         self.cancelled = False  # set by whoever polls the cancel key (the StreamKeeper)
         self.ended = False
 
@@ -125,10 +127,10 @@ class EventStream:
 
     def emit(self, event: Event) -> bool:
         """Append one event; False (and `ended`) once the stream has a terminal event."""
-        with self._lock:
+        with self.lock:
             if isinstance(event, ReasoningDelta | AnswerDelta):
                 self._coalesce(event)
-                due = self._take_due()
+                due = self.take_due()
                 return self._write(due) if due is not None else not self.ended
             pending, self._pending = self._pending, None
             if pending is not None and not self._write(pending):
@@ -147,7 +149,8 @@ class EventStream:
             self._write(p)
         self._pending = event
 
-    def _take_due(self) -> Delta | None:
+    def take_due(self) -> Delta | None:
+        """The pending delta entry if its window has passed; call with `lock` held."""
         if self._pending is None or time.monotonic() - self._last_delta_write < self.window_s():
             return None
         pending, self._pending = self._pending, None
@@ -214,10 +217,10 @@ class StreamKeeper:
         pipe = self.redis.pipeline(transaction=False)
         try:
             for stream in streams:
-                stream._lock.acquire()  # held until written, so no later event overtakes this one
-                event = stream._take_due()
+                stream.lock.acquire()  # held until written, so no later event overtakes this one
+                event = stream.take_due()
                 if event is None:
-                    stream._lock.release()
+                    stream.lock.release()
                     continue
                 due.append((stream, event))
                 keys, args = _append_args(stream.job_id, event, stream.ttl)
@@ -229,7 +232,7 @@ class StreamKeeper:
             results = pipe.execute() if len(pipe) else []
         finally:
             for stream, _ in due:
-                stream._lock.release()
+                stream.lock.release()
         for (stream, _), ok in zip(due, results, strict=False):
             stream.ended = stream.ended or not ok
         for stream, cancelled in zip(streams if poll else (), results[len(due) :], strict=False):
@@ -316,8 +319,3 @@ class JobClient:
                 if await self.append(job_id, lost):
                     yield lost
                     return
-
-
-# The web's one door into worker/: the registry view it renders and the settings it runs with.
-from worker.errors import RioError  # noqa: E402,F401
-from worker.models import ModelEntry, available, default_pair  # noqa: E402,F401

@@ -14,7 +14,7 @@ from celery import signals
 
 from worker.backends.base import Backend, JobContext
 from worker.celery_app import TASK_NAME, app
-from worker.errors import RioError
+from worker.errors import RioError, UnknownModel
 from worker.images import ImageStore
 from worker.jobs import EventStream, ModelHealth, StreamKeeper, health_key
 from worker.models import entry, location
@@ -42,7 +42,7 @@ def backend(model: str) -> Backend:
     e = entry(model)
     where = location(e, settings())
     if where is None:
-        raise RioError(f"{e.label} is not configured on this worker.")
+        raise UnknownModel(f"{e.label} is not configured on this worker.")
     if e.backend == "local":
         from worker.backends.local import LocalBackend, LocalEngine
 
