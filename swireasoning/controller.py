@@ -8,7 +8,7 @@ and what to feed next. Mode 0 is latent (soft), 1 explicit, as in the official c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor
@@ -65,47 +65,93 @@ def entropy(probs: Tensor) -> Tensor:
     return -(probs * torch.log(probs.clamp(min=1e-12))).sum(-1)
 
 
+ROW_FIELDS = (
+    "step", "mode", "h_ref", "stay", "locked", "count", "queue", "queue_pos", "queue_len", "budget",
+    "alpha0", "beta0", "window", "max_switch", "max_new",
+)  # fmt: skip
+
+
 class SwiRController:
-    """Per-row SwiReasoning state for a batch; rows are dropped with `select` as they finish."""
+    """Per-row SwiReasoning state and parameters for a batch (or, indexed by slot, for an engine's
+    running requests). Rows keep their own step count, so they may start at different times.
+
+    `step(logits, sampled)` advances every row; `step(..., rows=idx)` only rows `idx`, in place.
+    The official loop shares one step counter and one parameter set across its batch; with all rows
+    started together and default parameters, this is exactly that loop."""
 
     def __init__(self, cfg: SwiRConfig, batch: int, device: torch.device | str = "cpu") -> None:
         self.cfg = cfg
-        self.t = 0
-        self.mode = torch.full((batch,), LATENT, dtype=torch.int8, device=device)  # starts latent
-        self.h_ref = torch.zeros(batch, device=device)
-        self.stay = torch.zeros(batch, dtype=torch.long, device=device)
-        self.locked = torch.zeros(batch, dtype=torch.bool, device=device)
-        self.count = torch.zeros(batch, dtype=torch.long, device=device)
+
+        def full(value: float | int, dtype: torch.dtype) -> Tensor:
+            return torch.full((batch,), value, dtype=dtype, device=device)
+
+        self.step_ = full(0, torch.long)
+        self.mode = full(LATENT, torch.int8)  # generation starts latent
+        self.h_ref = full(0.0, torch.float32)
+        self.stay = full(0, torch.long)
+        self.locked = full(False, torch.bool)
+        self.count = full(0, torch.long)
         qlen = max(len(cfg.convergence_ids), len(cfg.termination_ids), 1)
         self.queue = torch.zeros(batch, qlen, dtype=torch.long, device=device)
-        self.queue_pos = torch.zeros(batch, dtype=torch.long, device=device)
-        self.queue_len = torch.zeros(batch, dtype=torch.long, device=device)  # 0: not injecting
-        self.budget = torch.full((batch,), -1, dtype=torch.long, device=device)
+        self.queue_pos = full(0, torch.long)
+        self.queue_len = full(0, torch.long)  # queue_pos < queue_len: injecting
+        self.budget = full(-1, torch.long)
+        # parameters, per row; float64 so the ramps round as the official Python floats do
+        self.alpha0 = full(cfg.alpha0, torch.float64)
+        self.beta0 = full(cfg.beta0, torch.float64)
+        self.window = full(cfg.window, torch.long)
+        self.max_switch = full(-1 if cfg.max_switch_count is None else cfg.max_switch_count, torch.long)
+        self.max_new = full(cfg.max_new_tokens, torch.long)
         self.math_ids = torch.tensor(cfg.math_ids, dtype=torch.long, device=device)
         self.eos_ids = torch.tensor(cfg.eos_ids, dtype=torch.long, device=device)
         self._conv = torch.tensor(cfg.convergence_ids, dtype=torch.long, device=device)
         self._term = torch.tensor(cfg.termination_ids, dtype=torch.long, device=device)
 
+    def _field(self, name: str) -> Tensor:
+        return getattr(self, "step_" if name == "step" else name)
+
+    def _set_field(self, name: str, value: Tensor) -> None:
+        setattr(self, "step_" if name == "step" else name, value)
+
     def select(self, keep: Tensor) -> None:
         """Keep only rows `keep` (indices into the current batch)."""
-        for name in ("mode", "h_ref", "stay", "locked", "count", "queue", "queue_pos", "queue_len", "budget"):
-            setattr(self, name, getattr(self, name)[keep])
+        for name in ROW_FIELDS:
+            self._set_field(name, self._field(name)[keep])
 
-    def step(self, logits: Tensor, sampled: Tensor) -> Directive:
-        """logits: [b, V] raw (T=1, unfiltered); sampled: [b] -> the step's Directive."""
-        cfg, t = self.cfg, self.t
-        probs = torch.softmax(logits.float() if cfg.fp32_entropy else logits, dim=-1)
-        self.locked |= sampled == cfg.end_think_id  # the sampled token locks; a forced one does not
+    def reset(self, rows: Tensor, **params: float | int | None) -> None:
+        """Start rows `rows` afresh (a new request in an engine slot), optionally with their own
+        alpha0 / beta0 / window / max_switch_count / max_new_tokens."""
+        fresh = SwiRController(replace(self.cfg, **params), rows.numel(), device=rows.device)
+        for name in ROW_FIELDS:
+            self._field(name)[rows] = fresh._field(name)
+
+    def step(self, logits: Tensor, sampled: Tensor, rows: Tensor | None = None) -> Directive:
+        """logits: [b, V] raw (T=1, unfiltered); sampled: [b] -> the step's Directive.
+
+        With `rows` ([b] slot indices), only those rows' state is read and written back."""
+        if rows is None:
+            return self._step(logits, sampled)
+        view = object.__new__(SwiRController)
+        view.__dict__.update(self.__dict__)
+        for name in ROW_FIELDS:
+            view._set_field(name, self._field(name)[rows])
+        directive = view._step(logits, sampled)
+        for name in ROW_FIELDS:
+            self._field(name)[rows] = view._field(name)
+        return directive
+
+    def _step(self, logits: Tensor, sampled: Tensor) -> Directive:
+        probs = torch.softmax(logits.float() if self.cfg.fp32_entropy else logits, dim=-1)
+        self.locked |= sampled == self.cfg.end_think_id  # the sampled token locks; a forced one does not
         ids = self._inject(sampled)
-        h = entropy(probs)
-        to_explicit, to_latent = self._switch(h)
+        first = self.step_ == 0
+        to_explicit, to_latent = self._switch(entropy(probs), first)
         latent = ~((self.mode == EXPLICIT) | self.locked | torch.isin(ids, self.math_ids))
-        mix_weight, anchor_weight, anchor_id = self._blend(to_explicit, to_latent, ids.shape[0], probs.device)
-        if cfg.max_switch_count is not None and t > 0:
-            self._arm(to_explicit)
+        mix_weight, anchor_weight, anchor_id = self._blend(to_explicit, to_latent, first)
+        self._arm(to_explicit & (self.max_switch >= 0))
         self.budget = torch.where(self.budget >= 0, self.budget - 1, self.budget)
         budget_hit = self.budget == 0
-        self.t += 1
+        self.step_ = self.step_ + 1
         return Directive(
             ids=ids,
             feed_mixture=latent | to_explicit,
@@ -129,45 +175,38 @@ class SwiRController:
         self.queue_pos = torch.where(injecting, self.queue_pos + 1, self.queue_pos)
         return torch.where(injecting, forced, sampled)
 
-    def _switch(self, h: Tensor) -> tuple[Tensor, Tensor]:
-        """The entropy rule (l.318-330): latent->explicit on any drop, explicit->latent after the dwell."""
-        if self.t == 0:
-            self.h_ref = h.to(self.h_ref.dtype)
-            none = torch.zeros_like(self.locked)
-            return none, none
-        self.stay += 1
-        to_explicit = (self.mode == LATENT) & (h < self.h_ref)
-        to_latent = (self.mode == EXPLICIT) & (h > self.h_ref) & (self.stay >= self.cfg.window) & ~self.locked
+    def _switch(self, h: Tensor, first: Tensor) -> tuple[Tensor, Tensor]:
+        """The entropy rule (l.318-330): the first step sets the reference; after it, latent->explicit
+        on any drop below it, explicit->latent on a rise once the dwell window has passed."""
+        h = h.to(self.h_ref.dtype)
+        self.stay = torch.where(first, self.stay, self.stay + 1)
+        to_explicit = ~first & (self.mode == LATENT) & (h < self.h_ref)
+        to_latent = ~first & (self.mode == EXPLICIT) & (h > self.h_ref) & (self.stay >= self.window) & ~self.locked
         switched = to_explicit | to_latent
         self.mode = torch.where(to_explicit, EXPLICIT, torch.where(to_latent, LATENT, self.mode)).to(torch.int8)
         self.stay = torch.where(switched, 0, self.stay)
-        self.h_ref = torch.where(switched, h.to(self.h_ref.dtype), self.h_ref)
+        self.h_ref = torch.where(switched | first, h, self.h_ref)
         self.count += to_explicit.long()
         return to_explicit, to_latent
 
-    def _blend(self, to_explicit: Tensor, to_latent: Tensor, b: int, device) -> tuple[Tensor, Tensor, Tensor]:
-        """Mixture weight, anchor weight and anchor per row: the step-0 line break and the alpha/beta
-        ramps (l.341-350). Both weights come from Python floats, as the official scalars do, so
-        `1 - w` is rounded once from double, not computed in float32."""
-        cfg = self.cfg
-        ramp = self.t / cfg.max_new_tokens
-        alpha = cfg.alpha0 + (1 - cfg.alpha0) * ramp
-        beta = cfg.beta0 + (1 - cfg.beta0) * ramp
-
-        def full(value: float) -> Tensor:
-            return torch.full((b,), value, device=device)
-
-        if self.t == 0:
-            return full(0.9), full(0.1), torch.full((b,), cfg.anchor_linebreak, dtype=torch.long, device=device)
-        weight = torch.where(to_latent, full(alpha), torch.where(to_explicit, full(beta), full(1.0)))
-        anchor_weight = torch.where(to_latent, full(1 - alpha), torch.where(to_explicit, full(1 - beta), full(0.0)))
-        anchor = torch.where(to_explicit, cfg.end_think_id, cfg.think_id)
-        return weight, anchor_weight, torch.as_tensor(anchor, device=device).expand(b).clone()
+    def _blend(self, to_explicit: Tensor, to_latent: Tensor, first: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Mixture weight, anchor weight and anchor per row: the first step's line break and the
+        alpha/beta ramps (l.341-350), computed in float64 in the official order, so both weights
+        round as the official Python floats do."""
+        ramp_alpha = self.alpha0 + (1 - self.alpha0) * self.step_ / self.max_new
+        ramp_beta = self.beta0 + (1 - self.beta0) * self.step_ / self.max_new
+        one, zero = torch.ones_like(ramp_alpha), torch.zeros_like(ramp_alpha)
+        weight = torch.where(to_latent, ramp_alpha, torch.where(to_explicit, ramp_beta, one))
+        anchor_weight = torch.where(to_latent, 1 - ramp_alpha, torch.where(to_explicit, 1 - ramp_beta, zero))
+        weight = torch.where(first, torch.full_like(weight, 0.9), weight)
+        anchor_weight = torch.where(first, torch.full_like(weight, 0.1), anchor_weight)
+        anchor = torch.where(to_explicit, self.cfg.end_think_id, self.cfg.think_id)
+        anchor = torch.where(first, self.cfg.anchor_linebreak, anchor)
+        return weight.float(), anchor_weight.float(), anchor
 
     def _arm(self, to_explicit: Tensor) -> None:
         """Convergence (C <= count <= 2C) and termination (count > 2C) on a latent->explicit switch."""
-        c = self.cfg.max_switch_count
-        assert c is not None
+        c = self.max_switch
         converge = to_explicit & (self.count >= c) & (self.count <= 2 * c)
         terminate = to_explicit & (self.count > 2 * c)
         for trig, ids in ((converge, self._conv), (terminate, self._term)):

@@ -123,3 +123,18 @@ def test_sharded_mixture_summed_over_ranks_equals_the_full_one():
         starts = [0, 4, 8, 12]
         total = sum(mixture_shard(probs, s, start, top_k=k) for s, start in zip(shards, starts, strict=True))
         assert torch.allclose(total, mixture(probs, emb, top_k=k), atol=1e-6)
+
+
+def test_slots_step_independently_with_their_own_start_and_parameters():
+    """The engine-table use (SGLang plugin): rows start at different steps with their own parameters."""
+    table = SwiRController(cfg(), 4)
+    table.reset(torch.tensor([2]), max_switch_count=1, window=1, answer_budget=5)
+    alone = SwiRController(cfg(max_switch_count=1, window=1, answer_budget=5), 1)
+    levels = [1.0, 2.0, 0.0, 3.0, 0.0, 4.0, 4.0, 4.0]
+    for i, lv in enumerate(levels):
+        rows = torch.tensor([0, 2]) if i % 2 == 0 else torch.tensor([2])  # slot 0 steps half as often
+        got = table.step(peaked(lv, rows=len(rows)), torch.full((len(rows),), 9), rows=rows)
+        want = alone.step(peaked(lv), torch.tensor([9]))
+        assert int(got.ids[-1]) == int(want.ids[0]) and bool(got.latent[-1]) == bool(want.latent[0])
+        assert bool(got.to_explicit[-1]) == bool(want.to_explicit[0])
+    assert int(table.step_[2]) == len(levels) and int(table.step_[0]) == 4 and int(table.step_[1]) == 0
