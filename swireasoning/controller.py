@@ -9,6 +9,7 @@ and what to feed next. Mode 0 is latent (soft), 1 explicit, as in the official c
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -118,7 +119,7 @@ class SwiRController:
         for name in ROW_FIELDS:
             self._set_field(name, self._field(name)[keep])
 
-    def reset(self, rows: Tensor, **params: float | int | None) -> None:
+    def reset(self, rows: Tensor, **params: Any) -> None:
         """Start rows `rows` afresh (a new request in an engine slot), optionally with their own
         alpha0 / beta0 / window / max_switch_count / max_new_tokens."""
         fresh = SwiRController(replace(self.cfg, **params), rows.numel(), device=rows.device)
