@@ -1,0 +1,156 @@
+"""SwiReasoning inside SGLang 0.5.23, as a general plugin (entry point `rio_swireasoning` in group
+`sglang.srt.plugins`; enable with `SGLANG_PLUGINS=rio_swireasoning`). The only module that imports
+sglang. Requests whose `custom_params` carry `swireasoning` get SwiReasoning; all others follow
+SGLang's normal path (every hook returns to the original at once for them).
+
+Hooks (`HOOKS`; tests resolve each target and its parameters in the installed sglang package):
+- AFTER  Scheduler.__init__: refuse to start under the overlap scheduler (step N+1 would be launched
+  before step N's mixture exists); CUDA graphs stay on (see can_run_graph).
+- AFTER  Scheduler._create_generation_req: a SwiReasoning request gets a controller slot.
+- AROUND ModelRunner.sample: clone the raw logits (the sampler rewrites them in place), sample, step
+  the controller on the raw logits and the sampled ids, write forced ids (EOS when the answer budget
+  ends), and compute each latent row's mixture on this rank's vocabulary shard, then all-reduce.
+- AROUND Qwen3_5ForCausalLM.forward: at decode, rows with a pending mixture are fed it.
+- AROUND DecodeCudaGraphRunner.can_run_graph: a batch with a pending mixture runs eagerly (the graph
+  has no embedding input); batches without one keep the graph.
+- AROUND release_kv_cache: a request that was fed a mixture inserts nothing past its prompt (already
+  checkpointed after prefill), so no later request can reuse latent KV or a Mamba state computed
+  from it. Its slot is freed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import torch
+
+from swireasoning.engine_table import RowOutcome, SwiRTable
+from swireasoning.hf import swir_config
+from swireasoning.mixture import blend, mixture_shard
+
+log = logging.getLogger(__name__)
+PARAMS_KEY = "swireasoning"
+
+# (target, hook type, leading parameter names the hook relies on)
+HOOKS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("sglang.srt.managers.scheduler.Scheduler.__init__", "after", ("self",)),
+    ("sglang.srt.managers.scheduler.Scheduler._create_generation_req", "after", ("self", "recv_req")),
+    ("sglang.srt.model_executor.model_runner.ModelRunner.sample", "around", ("self", "logits_output", "forward_batch")),
+    ("sglang.srt.models.qwen3_5.Qwen3_5ForCausalLM.forward", "around",
+     ("self", "input_ids", "positions", "forward_batch", "input_embeds")),
+    ("sglang.srt.model_executor.runner.decode_cuda_graph_runner.DecodeCudaGraphRunner.can_run_graph", "around",
+     ("self", "forward_batch")),
+    ("sglang.srt.mem_cache.common.release_kv_cache", "around", ("req", "tree_cache")),
+)  # fmt: skip
+
+
+class Runtime:
+    """This scheduler process's SwiReasoning state: the slot table and the pending mixtures.
+    One per process (SGLang spawns each scheduler fresh and calls `register` in it)."""
+
+    def __init__(self) -> None:
+        self.table: SwiRTable | None = None
+        self.pending: dict[str, torch.Tensor] = {}  # rid -> next input embedding [d]
+        self.mixture_top_k: dict[str, int | None] = {}
+
+
+RUNTIME = Runtime()
+
+
+def on_scheduler_init(result: Any, scheduler: Any, *args: Any, **kwargs: Any) -> None:
+    if getattr(scheduler, "enable_overlap", False):
+        raise RuntimeError(
+            "rio_swireasoning: the overlap scheduler launches decode step N+1 before step N's latent "
+            "mixture exists. Start SGLang with --disable-overlap-schedule (see sglang_config/README.md)."
+        )
+
+
+def on_new_request(req: Any, scheduler: Any, *args: Any, **kwargs: Any) -> None:
+    params = (getattr(req.sampling_params, "custom_params", None) or {}).get(PARAMS_KEY)
+    if not isinstance(params, dict):
+        return
+    if RUNTIME.table is None:
+        tok = scheduler.tokenizer
+        cfg = swir_config(tok, (int(tok.eos_token_id),))
+        RUNTIME.table = SwiRTable(cfg, device=torch.device("cuda", torch.cuda.current_device()))
+    max_new = req.sampling_params.max_new_tokens or RUNTIME.table.cfg.max_new_tokens
+    RUNTIME.table.admit(req.rid, params, max_new_tokens=int(max_new))
+    RUNTIME.mixture_top_k[req.rid] = params.get("mixture_top_k")
+
+
+def around_sample(original: Any, runner: Any, logits_output: Any, forward_batch: Any, *a: Any, **kw: Any) -> Any:
+    table = RUNTIME.table
+    rids = list(getattr(forward_batch, "rids", None) or [])
+    if table is None or not any(r in table.slots for r in rids):
+        return original(runner, logits_output, forward_batch, *a, **kw)
+    raw = logits_output.next_token_logits.clone()  # [B, V] float32, before penalties and temperature
+    next_ids = original(runner, logits_output, forward_batch, *a, **kw)
+    outcome = table.step(rids, raw, next_ids)
+    if outcome is not None:
+        next_ids[outcome.positions] = outcome.ids.to(next_ids.dtype)
+        stash_mixtures(runner.model.get_input_embeddings(), outcome)
+    return next_ids
+
+
+def stash_mixtures(embed: Any, outcome: RowOutcome) -> None:
+    """Each latent row's next input: this rank's shard of sum_v p_v E_v, all-reduced, then blended."""
+    from sglang.srt.distributed.communication_op import tensor_model_parallel_all_reduce
+
+    d = outcome.directive
+    rows = d.feed_mixture.nonzero().squeeze(1)
+    if rows.numel() == 0:
+        return
+    start = embed.shard_indices.org_vocab_start_index
+    shard = embed.weight[: embed.shard_indices.org_vocab_end_index - start]
+    for row in rows.tolist():  # per row: each request may use its own top-k
+        rid = outcome.rids[row]
+        mix = mixture_shard(d.probs[row : row + 1], shard, start, RUNTIME.mixture_top_k.get(rid))
+        if getattr(embed, "tp_size", 1) > 1:
+            mix = tensor_model_parallel_all_reduce(mix)
+        anchor = embed(d.anchor_id[row : row + 1])  # VocabParallelEmbedding.forward all-reduces itself
+        weights = (d.mix_weight[row : row + 1], d.anchor_weight[row : row + 1])
+        RUNTIME.pending[rid] = blend(mix, weights[0], anchor, weights[1])[0]
+
+
+def around_forward(original: Any, model: Any, input_ids: Any, positions: Any, forward_batch: Any,
+                   input_embeds: Any = None, *a: Any, **kw: Any) -> Any:  # fmt: skip
+    rids = list(getattr(forward_batch, "rids", None) or [])
+    rows = [i for i, rid in enumerate(rids) if rid in RUNTIME.pending]
+    if not rows or not forward_batch.forward_mode.is_decode():
+        return original(model, input_ids, positions, forward_batch, input_embeds, *a, **kw)
+    embeds = model.embed_tokens(input_ids) if input_embeds is None else input_embeds.clone()
+    for i in rows:
+        embeds[i] = RUNTIME.pending.pop(rids[i]).to(embeds.dtype)
+    return original(model, None, positions, forward_batch, embeds, *a, **kw)
+
+
+def around_can_run_graph(original: Any, runner: Any, forward_batch: Any, *a: Any, **kw: Any) -> Any:
+    if any(rid in RUNTIME.pending for rid in (getattr(forward_batch, "rids", None) or [])):
+        return False
+    return original(runner, forward_batch, *a, **kw)
+
+
+def around_release(original: Any, req: Any, tree_cache: Any, *a: Any, **kw: Any) -> Any:
+    table = RUNTIME.table
+    if table is not None and req.rid in table.latent_seen:
+        req.skip_radix_cache_insert = True  # keep the prompt prefix (checkpointed at prefill), nothing after
+    try:
+        return original(req, tree_cache, *a, **kw)
+    finally:
+        if table is not None:
+            table.release(req.rid)
+        RUNTIME.pending.pop(req.rid, None)
+        RUNTIME.mixture_top_k.pop(req.rid, None)
+
+
+FUNCTIONS = (on_scheduler_init, on_new_request, around_sample, around_forward, around_can_run_graph, around_release)
+
+
+def register() -> None:
+    """The entry point: SGLang calls it in every process, then applies the hooks."""
+    from sglang.srt.plugins.hook_registry import HookRegistry, HookType
+
+    for (target, kind, _), fn in zip(HOOKS, FUNCTIONS, strict=True):
+        HookRegistry.register(target, fn, HookType(kind))
+    log.info("rio_swireasoning: %d hooks registered", len(HOOKS))
