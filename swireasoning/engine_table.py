@@ -35,30 +35,42 @@ class SwiRTable:
     capacity: int = 4096
     device: torch.device | str = "cpu"
     slots: dict[str, int] = field(default_factory=dict)
+    prompt_lens: dict[str, int] = field(default_factory=dict)
     latent_seen: set[str] = field(default_factory=set)  # requests whose KV now holds mixture positions
 
     def __post_init__(self) -> None:
         self.controller = SwiRController(self.cfg, self.capacity, self.device)
         self._free = list(range(self.capacity - 1, -1, -1))
 
-    def admit(self, rid: str, params: dict[str, Any], max_new_tokens: int) -> None:
+    def admit(self, rid: str, params: dict[str, Any], max_new_tokens: int, prompt_len: int = 0) -> None:
         """A new request asked for SwiReasoning (`params`: flat custom_params, see `worker` side)."""
         if rid in self.slots or not self._free:
             return
         slot = self._free.pop()
         self.slots[rid] = slot
+        self.prompt_lens[rid] = prompt_len
         overrides = {k: params[k] for k in PARAM_KEYS if params.get(k) is not None}
         self.controller.reset(torch.tensor([slot], device=self.device), max_new_tokens=max_new_tokens, **overrides)
 
     def release(self, rid: str) -> None:
         slot = self.slots.pop(rid, None)
+        self.prompt_lens.pop(rid, None)
         self.latent_seen.discard(rid)
         if slot is not None:
             self._free.append(slot)
 
-    def step(self, rids: list[str], raw_logits: Tensor, sampled: Tensor) -> RowOutcome | None:
-        """raw_logits: [B, V] before penalties/temperature; sampled: [B] the engine's ids."""
-        positions = [i for i, rid in enumerate(rids) if rid in self.slots]
+    def step(
+        self, rids: list[str], raw_logits: Tensor, sampled: Tensor, extended_to: list[int] | None = None
+    ) -> RowOutcome | None:
+        """raw_logits: [B, V] before penalties/temperature; sampled: [B] the engine's ids.
+
+        `extended_to` (prefill batches): how far each row's prompt has been run; a row still inside
+        its prompt (a chunk of a chunked prefill) samples a token the engine discards, so it is skipped."""
+        positions = [
+            i
+            for i, rid in enumerate(rids)
+            if rid in self.slots and (extended_to is None or extended_to[i] >= self.prompt_lens[rid])
+        ]
         if not positions:
             return None
         index = torch.tensor(positions, device=raw_logits.device)

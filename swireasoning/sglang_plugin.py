@@ -75,7 +75,7 @@ def on_new_request(req: Any, scheduler: Any, *args: Any, **kwargs: Any) -> None:
         cfg = swir_config(tok, (int(tok.eos_token_id),))
         RUNTIME.table = SwiRTable(cfg, device=torch.device("cuda", torch.cuda.current_device()))
     max_new = req.sampling_params.max_new_tokens or RUNTIME.table.cfg.max_new_tokens
-    RUNTIME.table.admit(req.rid, params, max_new_tokens=int(max_new))
+    RUNTIME.table.admit(req.rid, params, max_new_tokens=int(max_new), prompt_len=len(req.origin_input_ids))
     RUNTIME.mixture_top_k[req.rid] = params.get("mixture_top_k")
 
 
@@ -86,11 +86,19 @@ def around_sample(original: Any, runner: Any, logits_output: Any, forward_batch:
         return original(runner, logits_output, forward_batch, *a, **kw)
     raw = logits_output.next_token_logits.clone()  # [B, V] float32, before penalties and temperature
     next_ids = original(runner, logits_output, forward_batch, *a, **kw)
-    outcome = table.step(rids, raw, next_ids)
+    outcome = table.step(rids, raw, next_ids, extended_to(forward_batch))
     if outcome is not None:
         next_ids[outcome.positions] = outcome.ids.to(next_ids.dtype)
         stash_mixtures(runner.model.get_input_embeddings(), outcome)
     return next_ids
+
+
+def extended_to(forward_batch: Any) -> list[int] | None:
+    """For prefill batches: prompt tokens run so far per row (cached prefix + this chunk)."""
+    if not forward_batch.forward_mode.is_extend():
+        return None
+    prefix, seq = forward_batch.extend_prefix_lens_cpu, forward_batch.extend_seq_lens_cpu
+    return [p + s for p, s in zip(prefix, seq, strict=True)] if prefix and seq else None
 
 
 def stash_mixtures(embed: Any, outcome: RowOutcome) -> None:

@@ -77,3 +77,12 @@ def test_released_requests_free_their_slot_and_their_cache_mark():
     table.admit("b", {}, max_new_tokens=10)
     table.admit("c", {}, max_new_tokens=10)
     assert set(table.slots) == {"b", "c"}
+
+
+def test_a_prompt_chunk_does_not_step_the_controller():
+    table = SwiRTable(cfg(), capacity=2)
+    table.admit("a", {}, max_new_tokens=10, prompt_len=100)
+    assert table.step(["a"], torch.zeros(1, 16), torch.tensor([9]), extended_to=[64]) is None  # chunk 1 of 2
+    assert int(table.controller.step_[table.slots["a"]]) == 0
+    assert table.step(["a"], torch.zeros(1, 16), torch.tensor([9]), extended_to=[100]) is not None
+    assert int(table.controller.step_[table.slots["a"]]) == 1
