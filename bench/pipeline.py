@@ -7,6 +7,7 @@ Path: JobClient.submit -> Celery on Redis -> worker -> backend -> Redis Stream -
   alternately, same prompt and seed; added TTFT and added per-token gap are paired differences.
 - 64 streams, `paced` backend (fixed 10 ms/token, no compute): 64 users in a closed loop, each running
   jobs back to back (64 streams in flight), through the path vs in-process; added TTFT at p99.
+  Served by one worker process per core (threads pool), as remote-backend workers are deployed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -117,7 +119,11 @@ def stack(tmp: Path) -> Iterator[Settings]:
     procs = [redis_server.start(settings)]
     try:
         procs.append(start_worker(settings, "tiny", RIO_WORKER_MODELS="tiny-random"))
-        procs.append(start_worker(settings, "paced", RIO_WORKER_MODELS="paced", RIO_WORKER_CONCURRENCY="64"))
+        # remote-backend workers are GIL-bound threads: one process per core, as deployed (README)
+        cores = os.cpu_count() or 1
+        for i in range(cores):
+            threads = str(-(-64 // cores))
+            procs.append(start_worker(settings, f"paced{i}", RIO_WORKER_MODELS="paced", RIO_WORKER_CONCURRENCY=threads))
         yield settings
     finally:
         for p in reversed(procs):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 
 from worker.celery_app import app
 from worker.jobs import queue_name
@@ -19,12 +18,15 @@ def main() -> None:
     models = [entry(m) for m in chosen] if chosen else available(settings)
     os.environ["RIO_WORKER_MODELS"] = ",".join(m.key for m in models)  # read by the preload hook
     local = any(m.backend == "local" for m in models)
-    # Local engines compute: one job per process. SGLang jobs wait on the network: many per process.
-    pool = "prefork" if local else "threads"
-    if pool == "threads":
-        # many streaming threads: hand the GIL over sooner, so a new job is not queued behind them
-        sys.setswitchinterval(0.0005)
+    # Local engines compute: one job at a time, in the consumer's own process (no pool IPC on the
+    # path of every job); more than one means a prefork pool, one model per child.
+    # SGLang jobs wait on the network: many threads per process (run one process per core).
     concurrency = os.environ.get("RIO_WORKER_CONCURRENCY", "1" if local else "64")
+    pool = ("solo" if concurrency == "1" else "prefork") if local else "threads"
+    if pool == "solo":
+        from worker.tasks import preload
+
+        preload()
     app.worker_main(
         [
             "worker",
