@@ -6,12 +6,11 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import redis
 
 from worker import redis_server
-from worker.devstack import ROOT, free_port, start_web, start_worker, stop, wait_for
+from worker.devstack import ROOT, answers, free_port, start_web, start_worker, stop, wait_for
 from worker.settings import Settings
 from worker.tiny_model import build
 
@@ -39,16 +38,9 @@ def contract_server() -> Iterator[str]:
     proc = subprocess.Popen([str(SGLANG_PYTHON), "tests/sglang_contract_server.py", str(port)], cwd=ROOT,
                             stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    wait_for(lambda: _answers(url + "/health"), 120, "contract server", proc)
+    wait_for(lambda: answers(url + "/health"), 120, "contract server", proc)
     yield url
     stop(proc)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @pytest.fixture(scope="session")

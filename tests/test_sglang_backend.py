@@ -127,7 +127,10 @@ def test_connection_refused_is_unavailable_and_health_says_why():
     with pytest.raises(BackendUnavailable, match="unreachable"):
         list(backend(dead).execute(job("Anyone?"), CTX))
     assert "unreachable" in (backend(dead).health(dead) or "")
+    assert "unreachable" in (backend(dead).down_reason() or "")
 
 
 def test_health_of_a_live_server(contract_server):
     assert backend(contract_server).health(contract_server) is None
+    both = SGLangBackend(label="Rio 3.5", served_model="m", urls=["http://127.0.0.1:9", contract_server], api_key=None)
+    assert both.down_reason() is None, "one live replica is enough"

@@ -72,6 +72,14 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
+def answers(url: str) -> bool:
+    """True once `url` answers HTTP 200."""
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def start_worker(settings: Settings, name: str = "worker", **extra: str) -> subprocess.Popen:
     """A `python -m worker` process; returns once it consumes and its models are loaded."""
     log = settings.var_dir / f"{name}.log"
@@ -85,12 +93,5 @@ def start_worker(settings: Settings, name: str = "worker", **extra: str) -> subp
 def start_web(settings: Settings, **extra: str) -> tuple[subprocess.Popen, str]:
     url = f"http://127.0.0.1:{settings.web_port}/"
     proc = spawn(["-m", "demo"], env_for(settings, **extra), settings.var_dir / "web.log")
-
-    def up() -> bool:
-        try:
-            return httpx.get(url, timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_for(up, 60, "web", proc)
+    wait_for(lambda: answers(url), 60, "web", proc)
     return proc, url

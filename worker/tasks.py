@@ -13,6 +13,7 @@ import redis
 from celery import signals
 
 from worker.backends.base import Backend, JobContext
+from worker.backends.sglang import SGLangBackend
 from worker.celery_app import TASK_NAME, app
 from worker.errors import RioError, UnknownModel
 from worker.images import ImageStore
@@ -48,13 +49,11 @@ def backend(model: str) -> Backend:
 
         return LocalBackend(LocalEngine.load(where), e.context_limit)
     if e.backend == "sglang":
-        from worker.backends.sglang import SGLangBackend
-
         s = settings()
         return SGLangBackend(
             label=e.label,
             served_model=e.key,
-            urls=[u.strip() for u in where.split(",") if u.strip()],
+            urls=[u.strip() for u in where.split(",") if u.strip()],  # a router, or replicas
             api_key=s.sglang_api_key,
             read_timeout_s=s.sglang_read_timeout_s,
         )
@@ -141,10 +140,9 @@ def watch_health(models: list[str], every_s: float = 10.0) -> None:
     while True:
         for model in models:
             b = backend(model)
-            urls = [u.strip() for u in (location(entry(model), settings()) or "").split(",") if u.strip()]
-            problems = [p for p in (b.health(u) for u in urls) if p]  # type: ignore[attr-defined]
-            up = len(problems) < len(urls)  # one live replica is enough
-            status = ModelHealth(up=up, detail="" if up else problems[0])
+            assert isinstance(b, SGLangBackend)
+            reason = b.down_reason()
+            status = ModelHealth(up=reason is None, detail=reason or "")
             try:
                 redis_client().set(health_key(model), status.model_dump_json(), ex=30)
             except redis.RedisError:
@@ -152,14 +150,19 @@ def watch_health(models: list[str], every_s: float = 10.0) -> None:
         time.sleep(every_s)
 
 
+def served_models() -> list[str]:
+    """The registry keys this worker serves (set by `python -m worker`)."""
+    return [m for m in os.environ.get("RIO_WORKER_MODELS", "").split(",") if m]
+
+
 @signals.worker_ready.connect
 def start_health_watch(**_: object) -> None:
-    models = [m for m in os.environ.get("RIO_WORKER_MODELS", "").split(",") if m and entry(m).backend == "sglang"]
+    models = [m for m in served_models() if entry(m).backend == "sglang"]
     if models:
         threading.Thread(target=watch_health, args=(models,), daemon=True, name="health").start()
 
 
 @signals.worker_process_init.connect
 def preload(**_: object) -> None:
-    for model in filter(None, os.environ.get("RIO_WORKER_MODELS", "").split(",")):
+    for model in served_models():
         backend(model)

@@ -133,7 +133,8 @@ class SGLangBackend:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.label, self.served_model = label, served_model
-        self.urls = itertools.cycle([u.rstrip("/") for u in urls])
+        self.endpoints = [u.rstrip("/") for u in urls]
+        self.urls = itertools.cycle(self.endpoints)
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         timeout = httpx.Timeout(connect=5.0, read=read_timeout_s, write=30.0, pool=5.0)
         self.http = httpx.Client(headers=headers, timeout=timeout, transport=transport)
@@ -174,6 +175,11 @@ class SGLangBackend:
         except httpx.HTTPError as exc:
             return f"unreachable ({type(exc).__name__})"
         return None
+
+    def down_reason(self) -> str | None:
+        """None while at least one endpoint is healthy (one live replica serves), else the first reason."""
+        problems = [p for p in (self.health(u) for u in self.endpoints) if p]
+        return problems[0] if len(problems) == len(self.endpoints) else None
 
 
 class _Stream:
