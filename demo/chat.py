@@ -72,9 +72,9 @@ class ChatService:
     async def run(self, session: ChatSession, params: Params, client_id: str) -> AsyncIterator[None]:
         """Submit the last turn and fold its events in; yields whenever the page should re-render."""
         turn = session.turns[-1]
-        health = await self.client.health(params.model)
-        if health is not None and not health.up:
-            message = f"This model is down right now ({health.detail}). Try another model or retry soon."
+        down = await self.down_detail(params.model)
+        if down is not None:
+            message = f"This model is down right now ({down}). Try another model or retry soon."
             turn.apply(Error(code="backend_unavailable", message=message, retryable=True))
             yield None
             return
@@ -90,9 +90,14 @@ class ChatService:
                 last = now
                 yield None
 
-    async def down_note(self, model: str) -> str:
+    async def down_detail(self, model: str) -> str | None:
+        """Why a remote model is down, as its workers last reported; None when up or unknown."""
         health = await self.client.health(model)
-        return f"⚠️ This model is down right now: {health.detail}." if health and not health.up else ""
+        return health.detail if health is not None and not health.up else None
+
+    async def down_note(self, model: str) -> str:
+        down = await self.down_detail(model)
+        return f"⚠️ This model is down right now: {down}." if down is not None else ""
 
     async def stop(self, session: ChatSession) -> None:
         if session.turns and session.turns[-1].running:
