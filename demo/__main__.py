@@ -15,7 +15,7 @@ def main() -> None:
     client = JobClient.from_settings(settings)
     upload_dir = (settings.var_dir / "uploads").resolve()
     service = ChatService(client, upload_dir)
-    demo = build_app(service, available(settings), default_pair(settings)[0])
+    demo = build_app(service, available(settings), default_pair(settings))
     demo.queue(default_concurrency_limit=None, max_size=2048)
     demo.launch(
         server_name=settings.web_host,

@@ -2,45 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
 
-from demo.session import ChatSession, Turn
-from worker.jobs import Error, JobClient, Reasoning, RioError, Sampling
+import redis.exceptions
+
+from demo.session import ChatSession, Params, Turn
+from worker.jobs import Error, JobClient, RioError, Snapshot
 
 log = logging.getLogger(__name__)
 RENDER_EVERY_S = 0.05  # coalesce tokens: at most one page update per stream per 50 ms
-
-
-@dataclass(frozen=True)
-class Params:
-    model: str
-    mode: Literal["swireasoning", "thinking", "off"]
-    temperature: float
-    top_p: float
-    top_k: int
-    max_tokens: int
-    seed: int | None
-    max_switch_count: int | None
-    alpha0: float
-    window: int
-
-    def sampling(self) -> Sampling:
-        return Sampling(
-            temperature=self.temperature,
-            top_p=self.top_p,
-            top_k=self.top_k,
-            max_tokens=self.max_tokens,
-            seed=self.seed,
-        )
-
-    def reasoning(self) -> Reasoning:
-        return Reasoning(mode=self.mode, max_switch_count=self.max_switch_count, alpha0=self.alpha0, window=self.window)
+REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+UNAVAILABLE = Error(
+    code="service_unavailable",
+    message="The service is unavailable right now (queue unreachable). Your conversation is kept; try again shortly.",
+    retryable=True,
+)
+INTERNAL = Error(code="internal", message="Something went wrong on our side with this answer.", retryable=True)
 
 
 class ChatService:
@@ -72,6 +54,7 @@ class ChatService:
     async def run(self, session: ChatSession, params: Params, client_id: str) -> AsyncIterator[None]:
         """Submit the last turn and fold its events in; yields whenever the page should re-render."""
         turn = session.turns[-1]
+        session.params = params
         down = await self.down_detail(params.model)
         if down is not None:
             message = f"This model is down right now ({down}). Try another model or retry soon."
@@ -90,6 +73,46 @@ class ChatService:
                 last = now
                 yield None
 
+    def run_sides(self, sides: list[tuple[ChatSession, Params]], client_id: str) -> AsyncIterator[None]:
+        """Run each side's last turn at once; yields on a render cadence. A side that fails ends alone."""
+        return together([(s, self.run(s, p, client_id)) for s, p in sides])
+
+    def resume(self, sessions: list[ChatSession]) -> AsyncIterator[None]:
+        """Follow every session whose last turn was still running when the page went away."""
+        return together([(s, self.follow(s)) for s in sessions if s.turns and s.turns[-1].job_id])
+
+    async def follow(self, session: ChatSession) -> AsyncIterator[None]:
+        """Replay a running turn's events from the start and follow them to the end (page reloaded)."""
+        turn = session.turns[-1]
+        if turn.job_id is None:
+            return
+        fresh = turn.retry()
+        fresh.job_id = turn.job_id
+        session.turns[-1] = fresh
+        last = 0.0
+        async for event in self.client.events(fresh.job_id):
+            fresh.apply(event)
+            if time.monotonic() - last >= RENDER_EVERY_S or event.type in ("done", "error"):
+                last = time.monotonic()
+                yield None
+
+    async def share(self, snapshot: Snapshot) -> str:
+        return await self.client.shares.put(snapshot)
+
+    async def open_share(self, share_id: str) -> Snapshot:
+        """The snapshot, with its images written where the page can show them; raises RioError."""
+        snapshot = await self.client.shares.get(share_id.strip())
+        for ref in snapshot.image_refs():
+            path = self.upload_dir / f"{ref.removeprefix('img:')}.png"
+            if not path.exists():
+                path.write_bytes(await self.client.shares.image(ref))
+        return snapshot
+
+    async def continue_share(self, snapshot: Snapshot) -> list[ChatSession]:
+        """New editable sessions holding the snapshot's conversation (its images usable again)."""
+        await self.client.shares.revive_images(snapshot)
+        return [ChatSession.from_record(side, str(self.upload_dir)) for side in snapshot.sides]
+
     async def down_detail(self, model: str) -> str | None:
         """Why a remote model is down, as its workers last reported; None when up or unknown."""
         health = await self.client.health(model)
@@ -100,22 +123,53 @@ class ChatService:
         return f"⚠️ This model is down right now: {down}." if down is not None else ""
 
     async def stop(self, session: ChatSession) -> None:
-        if session.turns and session.turns[-1].running:
+        if session.running:
             await self.client.cancel(session.turns[-1].job_id or "")
 
 
-def parse_params(values: dict[str, Any]) -> Params:
-    seed = int(values["seed"]) if values.get("seed") not in (None, "", -1) else None
-    switches = int(values["max_switch_count"]) if values.get("max_switch_count") else None
-    return Params(
-        model=values["model"],
-        mode=values["mode"],
-        temperature=float(values["temperature"]),
-        top_p=float(values["top_p"]),
-        top_k=int(values["top_k"]),
-        max_tokens=int(values["max_tokens"]),
-        seed=seed,
-        max_switch_count=switches,
-        alpha0=float(values["alpha0"]),
-        window=int(values["window"]),
-    )
+async def together(streams: list[tuple[ChatSession, AsyncIterator[None]]]) -> AsyncIterator[None]:
+    """Drive several sides' streams at once so none waits for another; yields on a render cadence."""
+    changed: asyncio.Queue[bool] = asyncio.Queue()  # True: a side ended
+
+    async def pump(session: ChatSession, stream: AsyncIterator[None]) -> None:
+        try:
+            async for _ in stream:
+                changed.put_nowait(False)
+        except REDIS_DOWN:
+            log.warning("redis unavailable during job %s", session.turns[-1].job_id)
+            fail(session.turns[-1], UNAVAILABLE)
+        except Exception:
+            log.exception("side failed: job %s", session.turns[-1].job_id)
+            fail(session.turns[-1], INTERNAL)
+        finally:
+            changed.put_nowait(True)
+
+    tasks = [asyncio.create_task(pump(s, it)) for s, it in streams]
+    try:
+        async for _ in coalesce(changed, len(tasks)):
+            yield None
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+def fail(turn: Turn, error: Error) -> None:
+    if turn.finish is None and turn.error is None:
+        turn.error = error
+
+
+async def coalesce(changed: asyncio.Queue[bool], sides: int) -> AsyncIterator[None]:
+    """One yield per render tick while any side changed, and one as each side ends."""
+    pending, last = False, 0.0
+    while sides:
+        wait = max(0.0, last + RENDER_EVERY_S - time.monotonic()) if pending else None
+        try:
+            ended = await asyncio.wait_for(changed.get(), wait)
+        except TimeoutError:
+            ended = False
+        else:
+            pending = True
+        sides -= ended
+        if ended or time.monotonic() - last >= RENDER_EVERY_S:
+            pending, last = False, time.monotonic()
+            yield None

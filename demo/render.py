@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from typing import Any
 
 from demo.session import ChatSession, Turn
 from worker.jobs import Stats
@@ -75,7 +76,7 @@ def assistant_messages(turn: Turn) -> list[dict]:
     return msgs
 
 
-def chat_messages(session: ChatSession) -> list[dict]:
+def chat_messages(session: ChatSession) -> list[Any]:
     msgs: list[dict] = []
     for turn in session.turns:
         for path in turn.image_paths:
@@ -84,3 +85,30 @@ def chat_messages(session: ChatSession) -> list[dict]:
             msgs.append({"role": "user", "content": turn.user_text})
         msgs.extend(assistant_messages(turn))
     return msgs
+
+
+MODE_NAMES = {"swireasoning": "SwiReasoning", "thinking": "thinking", "off": "no thinking"}
+
+
+def side_label(model_label: str, mode: str) -> str:
+    return f"{model_label} · {MODE_NAMES.get(mode, mode)}"
+
+
+def diff_summary(label_a: str, a: Turn | None, label_b: str, b: Turn | None) -> str:
+    """One line on how two finished answers differ (thinking used, length, first token)."""
+    if a is None or b is None or a.stats is None or b.stats is None:
+        return ""
+    sa, sb = a.stats, b.stats
+    parts = []
+    if sa.reasoning_tokens and sb.reasoning_tokens and sa.reasoning_tokens != sb.reasoning_tokens:
+        fewer, more = (label_a, label_b) if sa.reasoning_tokens < sb.reasoning_tokens else (label_b, label_a)
+        low, high = sorted((sa.reasoning_tokens, sb.reasoning_tokens))
+        parts.append(f"{fewer} used {100 * (1 - low / high):.0f}% fewer thinking tokens than {more}")
+    elif bool(sa.reasoning_tokens) != bool(sb.reasoning_tokens):
+        thinker, n = (label_a, sa.reasoning_tokens) if sa.reasoning_tokens else (label_b, sb.reasoning_tokens)
+        parts.append(f"only {thinker} thought ({n} tokens)")
+    if sa.ttft_ms and sb.ttft_ms:
+        first = label_a if sa.ttft_ms <= sb.ttft_ms else label_b
+        parts.append(f"{first} answered first (TTFT {sa.ttft_ms:.0f} vs {sb.ttft_ms:.0f} ms)")
+    parts.append(f"{sa.completion_tokens} vs {sb.completion_tokens} tokens")
+    return "; ".join(parts) + "."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from worker.jobs import (
     ChatMessage,
@@ -12,9 +13,65 @@ from worker.jobs import (
     JobSpec,
     Reasoning,
     Sampling,
+    SideRecord,
     Stats,
     TextPart,
+    TurnRecord,
 )
+
+Mode = Literal["swireasoning", "thinking", "off"]
+
+
+@dataclass(frozen=True)
+class Params:
+    """One side's request settings, as the parameter widgets give them."""
+
+    model: str
+    mode: Mode
+    temperature: float = 0.6
+    top_p: float = 0.95
+    top_k: int = 20
+    max_tokens: int = 512
+    seed: int | None = None
+    max_switch_count: int | None = 2
+    alpha0: float = 1.0
+    window: int = 512
+
+    def sampling(self) -> Sampling:
+        return Sampling(
+            temperature=self.temperature,
+            top_p=self.top_p,
+            top_k=self.top_k,
+            max_tokens=self.max_tokens,
+            seed=self.seed,
+        )
+
+    def reasoning(self) -> Reasoning:
+        return Reasoning(mode=self.mode, max_switch_count=self.max_switch_count, alpha0=self.alpha0, window=self.window)
+
+    @classmethod
+    def from_record(cls, side: SideRecord) -> Params:
+        s, r = side.sampling, side.reasoning
+        return cls(model=side.model, mode=r.mode, temperature=s.temperature, top_p=s.top_p, top_k=s.top_k,
+                   max_tokens=s.max_tokens, seed=s.seed, max_switch_count=r.max_switch_count, alpha0=r.alpha0,
+                   window=r.window)  # fmt: skip
+
+
+def parse_params(values: dict[str, Any]) -> Params:
+    seed = int(values["seed"]) if values.get("seed") not in (None, "", -1) else None
+    switches = int(values["max_switch_count"]) if values.get("max_switch_count") else None
+    return Params(
+        model=values["model"],
+        mode=values["mode"],
+        temperature=float(values["temperature"]),
+        top_p=float(values["top_p"]),
+        top_k=int(values["top_k"]),
+        max_tokens=int(values["max_tokens"]),
+        seed=seed,
+        max_switch_count=switches,
+        alpha0=float(values["alpha0"]),
+        window=int(values["window"]),
+    )
 
 
 @dataclass
@@ -57,6 +114,22 @@ class Turn:
         elif event.type == "error":
             self.error = event
 
+    def record(self) -> TurnRecord:
+        return TurnRecord(user_text=self.user_text, image_refs=self.image_refs, job_id=self.job_id,
+                          thinking=self.thinking, answer=self.answer, stats=self.stats, error=self.error,
+                          finish=self.finish, switches=self.switches)  # fmt: skip
+
+    @classmethod
+    def from_record(cls, t: TurnRecord, image_dir: str) -> Turn:
+        paths = [f"{image_dir}/{ref.removeprefix('img:')}.png" for ref in t.image_refs]
+        return cls(user_text=t.user_text, image_refs=list(t.image_refs), image_paths=paths, job_id=t.job_id,
+                   thinking=list(t.thinking), answer=t.answer, stats=t.stats, error=t.error, finish=t.finish,
+                   switches=t.switches)  # fmt: skip
+
+    def retry(self) -> Turn:
+        """The same user input, unanswered (regenerate)."""
+        return Turn(user_text=self.user_text, image_refs=list(self.image_refs), image_paths=list(self.image_paths))
+
     @property
     def thinking_text(self) -> str:
         return "".join(text for text, _ in self.thinking)
@@ -71,6 +144,20 @@ class Turn:
 @dataclass
 class ChatSession:
     turns: list[Turn] = field(default_factory=list)
+    params: Params | None = None  # what the last turn was asked with
+
+    @property
+    def running(self) -> bool:
+        return bool(self.turns) and self.turns[-1].running
+
+    def record(self, label: str) -> SideRecord:
+        assert self.params is not None, "a session is recorded after it ran"
+        return SideRecord(model=self.params.model, label=label, sampling=self.params.sampling(),
+                          reasoning=self.params.reasoning(), turns=[t.record() for t in self.turns])  # fmt: skip
+
+    @classmethod
+    def from_record(cls, side: SideRecord, image_dir: str) -> ChatSession:
+        return cls(turns=[Turn.from_record(t, image_dir) for t in side.turns], params=Params.from_record(side))
 
     def spec_for_last(self, model: str, sampling: Sampling, reasoning: Reasoning, client: str) -> JobSpec:
         """The job for the last turn; history carries answers only (thinking is never sent back)."""

@@ -79,7 +79,7 @@ def worker_proc(settings, redis_proc) -> Iterator[subprocess.Popen]:
 
 @pytest.fixture(scope="session")
 def sglang_worker(settings, redis_proc) -> Iterator[subprocess.Popen]:
-    proc = start_worker(settings, "sglang-worker", RIO_WORKER_MODELS="rio-3.5-open-397b,qwen3.5-397b-a17b")
+    proc = start_worker(settings, "sglang-worker", RIO_WORKER_MODELS="rio-3.5-open-397b,qwen3.5-397b-a17b,paced")
     yield proc
     stop(proc)
 

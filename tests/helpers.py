@@ -44,3 +44,8 @@ def last_answer(messages: list[dict]) -> Rendered:
             body = text_of(m)
     footer = FOOTER.search(body)
     return Rendered(thinking, FOOTER.sub("", body), footer.group(0) if footer else "")
+
+
+def value(output):
+    """A component's value from an output that may be a `gr.update`-style dict."""
+    return output.get("value") if isinstance(output, dict) and "__type__" in output else output

@@ -47,6 +47,16 @@ from worker.protocol import (  # noqa: F401  (re-exported: demo/ imports the pro
     TextPart,
     parse_event,
 )
+from worker.records import (  # noqa: F401  (re-exported for demo/)
+    Outcome,
+    ShareNotFound,
+    ShareStore,
+    SideRecord,
+    Snapshot,
+    TurnRecord,
+    Vote,
+    VoteStore,
+)
 from worker.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -263,6 +273,8 @@ class JobClient:
         self.submit_task = submit
         self.settings = settings
         self.images = ImageStore(client, settings)
+        self.shares = ShareStore(client)
+        self.votes = VoteStore(client)
         self._append = client.register_script(APPEND_SCRIPT)
 
     @classmethod

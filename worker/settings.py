@@ -36,6 +36,8 @@ class Settings(BaseModel):
     max_image_pixels: int = 20_000_000
     web_host: str = "0.0.0.0"
     web_port: int = 7860
+    public_url: str | None = None  # the page's public address, for share links (else taken from the request)
+    browser_secret: str | None = None  # encrypts the resume state in the browser; set one for several web processes
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

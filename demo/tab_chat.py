@@ -1,0 +1,108 @@
+"""The Chat tab: one model, multi-turn, streaming, Stop, Share."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import gradio as gr
+
+from demo.chat import ChatService
+from demo.render import chat_messages
+from demo.session import ChatSession
+from demo.widgets import Page, client_id, params, prompt_box, rejected_turn, resume_state, share_link
+from worker.jobs import RioError, Snapshot
+
+RANDOM_NOTE = "⚠️ **{label}** has random weights: its answers are meaningless random text, shown to test the pipeline."
+
+
+@dataclass
+class ChatTab:
+    session: gr.State
+    chatbot: gr.Chatbot
+    model: gr.Dropdown
+    mode: gr.Radio
+    banner: gr.Markdown
+    pick_model: Callable[[str], Awaitable[dict]]  # banner and default mode for a model
+
+
+def banner_text(page: Page, key: str) -> str:
+    e = page.models.get(key)
+    return RANDOM_NOTE.format(label=e.label) if e and e.random_weights else ""
+
+
+def build_chat(service: ChatService, page: Page) -> ChatTab:
+    models = list(page.models.values())
+    default = page.models[page.default_model]
+    banner = gr.Markdown(banner_text(page, default.key), elem_id="rio-banner")
+    session = gr.State(ChatSession())
+    with gr.Row():
+        with gr.Column(scale=4):
+            chatbot = gr.Chatbot(label="Chat", height=520, elem_id="chat", buttons=["copy"])
+            textbox = prompt_box("prompt")
+            with gr.Row():
+                stop = gr.Button("Stop", visible=False, variant="stop", elem_id="stop")
+                clear = gr.Button("New chat", elem_id="new-chat")
+                share = gr.Button("Share", elem_id="share-chat")
+            link = gr.Textbox(label="Share link", visible=False, buttons=["copy"], elem_id="share-link-chat")
+        with gr.Column(scale=1):
+            model = gr.Dropdown(
+                choices=[(e.label, e.key) for e in models], value=default.key, label="Model", elem_id="model"
+            )
+            mode = gr.Radio(
+                ["swireasoning", "thinking", "off"],
+                value=default.default_reasoning,
+                label="Reasoning",
+                info="SwiReasoning switches between explicit and latent thinking",
+            )
+    busy = [chatbot, textbox, stop, session, page.resume]
+
+    async def submit(message, state: ChatSession, model_, mode_, temperature, top_p, top_k, max_tokens, seed,
+                     switches, alpha0, window, request: gr.Request):  # fmt: skip
+        p = params(model_, mode_, (temperature, top_p, top_k, max_tokens, seed, switches, alpha0, window))
+        text = message.get("text") or ""
+        try:
+            turn = await service.new_turn(text, message.get("files") or [])
+        except RioError as exc:
+            state.turns.append(rejected_turn(text, exc))
+            yield {chatbot: chat_messages(state), session: state}
+            return
+        state.turns.append(turn)
+        yield {chatbot: chat_messages(state), textbox: gr.MultimodalTextbox(value=None, interactive=False),
+               stop: gr.Button(visible=True), session: state}  # fmt: skip
+        recorded = False
+        async for _ in service.run_sides([(state, p)], client_id(request)):
+            update = {chatbot: chat_messages(state), session: state}
+            if not recorded and turn.job_id:
+                recorded, update[page.resume] = True, resume_state("chat", [state], [page.label(p.model)])
+            yield update
+        yield {chatbot: chat_messages(state), textbox: gr.MultimodalTextbox(interactive=True),
+               stop: gr.Button(visible=False), session: state, page.resume: None}  # fmt: skip
+
+    async def stop_job(state: ChatSession) -> None:
+        await service.stop(state)
+
+    async def share_chat(state: ChatSession, request: gr.Request) -> dict:
+        if not state.turns or state.params is None:
+            return {link: gr.Textbox(value="Nothing to share yet: ask something first.", visible=True)}
+        if state.running:
+            return {link: gr.Textbox(value="Wait for the answer to finish (or Stop it), then share.", visible=True)}
+        try:
+            share_id = await service.share(Snapshot(kind="chat", sides=[state.record(page.label(state.params.model))]))
+        except RioError as exc:
+            return {link: gr.Textbox(value=exc.message, visible=True)}
+        return {link: gr.Textbox(value=share_link(request, page.public_url, share_id), visible=True)}
+
+    async def pick_model(key: str) -> dict:
+        note = "\n\n".join(t for t in (banner_text(page, key), await service.down_note(key)) if t)
+        e = page.models.get(key)
+        return {banner: note, mode: gr.Radio(value=e.default_reasoning if e else "thinking")}
+
+    textbox.submit(submit, [textbox, session, model, mode, *page.knobs.components], busy, api_name="chat",
+                   concurrency_limit=None)  # fmt: skip
+    stop.click(stop_job, [session], None, api_name="stop", concurrency_limit=None)
+    clear.click(lambda: (ChatSession(), [], gr.Textbox(visible=False), None), None,
+                [session, chatbot, link, page.resume], api_name="new_chat")  # fmt: skip
+    share.click(share_chat, [session], [link], api_name="share_chat")
+    model.change(pick_model, [model], [banner, mode], api_visibility="private")
+    return ChatTab(session, chatbot, model, mode, banner, pick_model)

@@ -1,0 +1,154 @@
+"""The Compare tab: one prompt to two sides (two models, or one model with SwiReasoning on and off)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from demo.chat import ChatService
+from demo.render import chat_messages, diff_summary, side_label
+from demo.session import ChatSession, Params
+from demo.widgets import Page, chat_pane, client_id, pair, params, prompt_box, rejected_turn, resume_state, share_link
+from worker.jobs import RioError, Snapshot
+
+PRESETS = ("Two models", "SwiReasoning on vs off")
+MODES = ["swireasoning", "thinking", "off"]
+
+
+@dataclass
+class CompareTab:
+    sessions: gr.State
+    panes: list[gr.Chatbot]
+    summary: gr.Markdown
+    models: list[gr.Dropdown]
+    modes: list[gr.Radio]
+
+
+def labels(page: Page, sides: list[Params]) -> list[str]:
+    return [side_label(page.label(p.model), p.mode) for p in sides]
+
+
+def summary_of(page: Page, sessions: list[ChatSession]) -> str:
+    if any(s.params is None or not s.turns for s in sessions):
+        return ""
+    la, lb = labels(page, [s.params for s in sessions if s.params])
+    return diff_summary(la, sessions[0].turns[-1], lb, sessions[1].turns[-1])
+
+
+def render(page: Page, sessions: list[ChatSession]) -> list:
+    """The two panes (labelled by side) and the summary line."""
+    out: list = []
+    for s, side in zip(sessions, "AB", strict=True):
+        label = f"{side}: {side_label(page.label(s.params.model), s.params.mode)}" if s.params else side
+        out.append(gr.Chatbot(value=chat_messages(s), label=label))
+    return [*out, summary_of(page, sessions)]
+
+
+def build_compare(service: ChatService, page: Page) -> CompareTab:
+    keys = [(e.label, e.key) for e in page.models.values()]
+    a, b = page.default_pair
+    sessions = gr.State(pair())
+    preset = gr.Radio(list(PRESETS), value=PRESETS[0], label="Preset", elem_id="compare-preset")
+    with gr.Row():
+        with gr.Column():
+            model_a = gr.Dropdown(keys, value=a, label="Side A", elem_id="compare-model-a")
+            mode_a = gr.Radio(MODES, value=page.models[a].default_reasoning, label="Reasoning A")
+        with gr.Column():
+            model_b = gr.Dropdown(keys, value=b, label="Side B", elem_id="compare-model-b")
+            mode_b = gr.Radio(MODES, value=page.models[b].default_reasoning, label="Reasoning B")
+    with gr.Row():
+        pane_a = chat_pane("A", "compare-a")
+        pane_b = chat_pane("B", "compare-b")
+    summary = gr.Markdown(elem_id="compare-summary")
+    textbox = prompt_box("compare-prompt", "One prompt, two answers side by side")
+    with gr.Row():
+        stop_a = gr.Button("Stop A", elem_id="stop-a")
+        stop_b = gr.Button("Stop B", elem_id="stop-b")
+        stop_both = gr.Button("Stop both", variant="stop", elem_id="stop-both")
+        regenerate = gr.Button("Regenerate", elem_id="regenerate")
+        clear = gr.Button("New comparison", elem_id="new-compare")
+        share = gr.Button("Share", elem_id="share-compare")
+    link = gr.Textbox(label="Share link", visible=False, buttons=["copy"], elem_id="share-link-compare")
+    outputs = [pane_a, pane_b, summary]
+    busy = [*outputs, textbox, sessions, page.resume]
+
+    async def run(state: list[ChatSession], sides: list[Params], request: gr.Request | None):
+        recorded = False
+        async for _ in service.run_sides(list(zip(state, sides, strict=True)), client_id(request)):
+            update = dict(zip(outputs, render(page, state), strict=True))
+            if not recorded and all(s.turns[-1].job_id or not s.running for s in state):
+                recorded, update[page.resume] = True, resume_state("compare", state, labels(page, sides))
+            yield update
+        yield {**dict(zip(outputs, render(page, state), strict=True)), sessions: state, page.resume: None,
+               textbox: gr.MultimodalTextbox(interactive=True)}  # fmt: skip
+
+    async def submit(message, state: list[ChatSession], ma, mo_a, mb, mo_b, temperature, top_p, top_k, max_tokens,
+                     seed, switches, alpha0, window, request: gr.Request):  # fmt: skip
+        knobs = (temperature, top_p, top_k, max_tokens, seed, switches, alpha0, window)
+        sides = [params(ma, mo_a, knobs), params(mb, mo_b, knobs)]
+        text = message.get("text") or ""
+        try:
+            turn = await service.new_turn(text, message.get("files") or [])
+        except RioError as exc:
+            for s in state:
+                s.turns.append(rejected_turn(text, exc))
+            yield {**dict(zip(outputs, render(page, state), strict=True)), sessions: state}
+            return
+        for s in state:
+            s.turns.append(turn.retry())
+        yield {**dict(zip(outputs, render(page, state), strict=True)), sessions: state,
+               textbox: gr.MultimodalTextbox(value=None, interactive=False)}  # fmt: skip
+        async for update in run(state, sides, request):
+            yield update
+
+    async def regen(state: list[ChatSession], ma, mo_a, mb, mo_b, temperature, top_p, top_k, max_tokens, seed,
+                    switches, alpha0, window, request: gr.Request):  # fmt: skip
+        if not all(s.turns for s in state) or any(s.running for s in state):
+            yield {summary: "Nothing to regenerate yet (or an answer is still running)."}
+            return
+        knobs = (temperature, top_p, top_k, max_tokens, seed, switches, alpha0, window)
+        for s in state:
+            s.turns[-1] = s.turns[-1].retry()
+        async for update in run(state, [params(ma, mo_a, knobs), params(mb, mo_b, knobs)], request):
+            yield update
+
+    def stopper(sides: tuple[int, ...]):
+        async def stop(state: list[ChatSession]) -> None:
+            for i in sides:
+                await service.stop(state[i])
+
+        return stop
+
+    async def share_compare(state: list[ChatSession], request: gr.Request) -> dict:
+        if not all(s.turns and s.params for s in state):
+            return {link: gr.Textbox(value="Nothing to share yet: compare something first.", visible=True)}
+        if any(s.running for s in state):
+            return {link: gr.Textbox(value="Wait for both answers to finish (or Stop them), then share.", visible=True)}
+        names = labels(page, [s.params for s in state if s.params])
+        sides = [s.record(name) for s, name in zip(state, names, strict=True)]
+        try:
+            share_id = await service.share(Snapshot(kind="compare", sides=sides))
+        except RioError as exc:
+            return {link: gr.Textbox(value=exc.message, visible=True)}
+        return {link: gr.Textbox(value=share_link(request, page.public_url, share_id), visible=True)}
+
+    def apply_preset(name: str, ma: str):
+        if name == PRESETS[1]:
+            return ma, "swireasoning", ma, "thinking"
+        return a, page.models[a].default_reasoning, b, page.models[b].default_reasoning
+
+    def fresh() -> tuple:
+        return pair(), gr.Chatbot(value=[], label="A"), gr.Chatbot(value=[], label="B"), "", gr.Textbox(visible=False)
+
+    knobs = page.knobs.components
+    sides_in = [model_a, mode_a, model_b, mode_b, *knobs]
+    textbox.submit(submit, [textbox, sessions, *sides_in], busy, api_name="compare", concurrency_limit=None)
+    regenerate.click(regen, [sessions, *sides_in], busy, api_name="regenerate", concurrency_limit=None)
+    stop_a.click(stopper((0,)), [sessions], None, api_name="stop_a", concurrency_limit=None)
+    stop_b.click(stopper((1,)), [sessions], None, api_name="stop_b", concurrency_limit=None)
+    stop_both.click(stopper((0, 1)), [sessions], None, api_name="stop_both", concurrency_limit=None)
+    clear.click(fresh, None, [sessions, pane_a, pane_b, summary, link], api_name="new_compare")
+    share.click(share_compare, [sessions], [link], api_name="share_compare")
+    preset.change(apply_preset, [preset, model_a], [model_a, mode_a, model_b, mode_b], api_visibility="private")
+    return CompareTab(sessions, [pane_a, pane_b], summary, [model_a, model_b], [mode_a, mode_b])

@@ -1,0 +1,69 @@
+"""The Shared tab: a read-only view of a share link, and "Continue this chat"."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import gradio as gr
+
+from demo.chat import ChatService
+from demo.render import chat_messages, diff_summary
+from demo.session import ChatSession
+from demo.widgets import chat_pane
+from worker.jobs import RioError, Snapshot
+
+
+@dataclass
+class SharedTab:
+    tab: gr.Tab
+    snapshot: gr.State
+    share_id: gr.Textbox
+    view: list  # the components `show` fills, in order
+    resume: gr.Button
+
+
+def describe(s: Snapshot) -> str:
+    when = dt.datetime.fromtimestamp(s.created, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    names = " vs ".join(f"**{side.label}**" for side in s.sides)
+    vote = {"a": "A won", "b": "B won", "tie": "a tie", "both_bad": "both bad"}.get(s.vote or "", "")
+    kind = {"chat": "Chat with", "compare": "Comparison of", "battle": "Blind battle between"}[s.kind]
+    return f"### {kind} {names}\nShared {when}" + (f" · the voter called it {vote}" if vote else "") + " · read-only"
+
+
+def build_shared(service: ChatService) -> SharedTab:
+    snapshot = gr.State(None)
+    with gr.Tab("Shared", id="shared", visible=False) as tab:
+        share_id = gr.Textbox(label="Share id", elem_id="share-id", visible=False)
+        info = gr.Markdown(elem_id="shared-info")
+        with gr.Row():
+            pane_a = chat_pane("", "shared-a")
+            pane_b = chat_pane("", "shared-b")
+        summary = gr.Markdown(elem_id="shared-summary")
+        resume = gr.Button("Continue this chat", variant="primary", elem_id="continue", visible=False)
+    view = [info, pane_a, pane_b, summary, resume, snapshot]
+
+    async def show(raw_id: str) -> list:
+        return await show_snapshot(service, raw_id)
+
+    share_id.submit(show, [share_id], view, api_name="open_share")
+    return SharedTab(tab, snapshot, share_id, view, resume)
+
+
+async def show_snapshot(service: ChatService, raw_id: str) -> list:
+    """The view's values for a share id: description, panes, difference line, Continue button, snapshot."""
+    try:
+        s = await service.open_share(raw_id or "")
+    except RioError as exc:
+        return [f"⚠️ {exc.message}", gr.Chatbot(visible=False), gr.Chatbot(visible=False), "",
+                gr.Button(visible=False), None]  # fmt: skip
+    sessions = [ChatSession.from_record(side, str(service.upload_dir)) for side in s.sides]
+    panes = [gr.Chatbot(value=chat_messages(x), label=side.label, visible=True)
+             for x, side in zip(sessions, s.sides, strict=True)]  # fmt: skip
+    if len(panes) == 1:
+        panes.append(gr.Chatbot(visible=False))
+    diff = ""
+    if len(sessions) == 2 and all(x.turns for x in sessions):
+        la, lb = (side.label for side in s.sides)
+        diff = diff_summary(la, sessions[0].turns[-1], lb, sessions[1].turns[-1])
+    return [describe(s), *panes, diff, gr.Button(visible=True), s]

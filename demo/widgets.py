@@ -1,0 +1,102 @@
+"""What the tabs share: the parameter widgets, the request's client id, share links, chat panes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from demo.session import ChatSession, Params, Turn, parse_params
+from worker.jobs import Error, ModelEntry, RioError, Snapshot
+
+KNOB_NAMES = ("temperature", "top_p", "top_k", "max_tokens", "seed", "max_switch_count", "alpha0", "window")
+
+
+@dataclass
+class Knobs:
+    """The sampling and SwiReasoning widgets every tab's requests use."""
+
+    components: list[gr.components.Component]
+
+    @classmethod
+    def build(cls) -> Knobs:
+        with gr.Accordion("Parameters", open=False, elem_id="parameters"):
+            with gr.Row():
+                temperature = gr.Slider(0.0, 2.0, value=0.6, step=0.05, label="Temperature")
+                top_p = gr.Slider(0.05, 1.0, value=0.95, step=0.01, label="Top-p")
+                top_k = gr.Slider(0, 200, value=20, step=1, label="Top-k (0 = off)")
+                max_tokens = gr.Slider(1, 8192, value=512, step=1, label="Max new tokens")
+            with gr.Row():
+                seed = gr.Number(value=-1, precision=0, label="Seed (-1 = random)")
+                max_switch_count = gr.Slider(0, 16, value=2, step=1, label="Max switch count (0 = no limit)")
+                window = gr.Slider(1, 1024, value=512, step=1, label="Explicit dwell window (steps)")
+                alpha0 = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="α₀ (blend toward <think> entering latent)")
+        return cls([temperature, top_p, top_k, max_tokens, seed, max_switch_count, alpha0, window])
+
+
+def params(model: str, mode: str, knob_values: tuple[Any, ...]) -> Params:
+    return parse_params({"model": model, "mode": mode, **dict(zip(KNOB_NAMES, knob_values, strict=True))})
+
+
+def client_id(request: gr.Request | None) -> str:
+    """Who is asking, for limits: the logged-in Hugging Face user, else the connecting address."""
+    if request is None:
+        return "anon"
+    return getattr(request, "username", None) or (request.client.host if request.client else "anon")
+
+
+def share_link(request: gr.Request | None, public_url: str | None, share_id: str) -> str:
+    """The page address (configured, else the page the request came from) with `?share=<id>`."""
+    base = public_url
+    if not base and request is not None:
+        headers = request.headers
+        base = headers.get("referer") or headers.get("origin") or f"http://{headers.get('host', 'localhost')}/"
+    base = (base or "").split("?")[0].split("#")[0]
+    return f"{base.rstrip('/')}/?share={share_id}"
+
+
+def rejected_turn(text: str, exc: RioError) -> Turn:
+    return Turn(user_text=text, error=Error(code=exc.code, message=exc.message))
+
+
+def chat_pane(label: str, elem_id: str, height: int = 480) -> gr.Chatbot:
+    return gr.Chatbot(label=label, height=height, elem_id=elem_id, buttons=["copy"])
+
+
+def prompt_box(elem_id: str, placeholder: str = "Ask anything; attach or paste images") -> gr.MultimodalTextbox:
+    return gr.MultimodalTextbox(
+        placeholder=placeholder,
+        file_types=["image"],
+        file_count="multiple",
+        sources=["upload"],
+        elem_id=elem_id,
+        show_label=False,
+    )
+
+
+def pair() -> list[ChatSession]:
+    return [ChatSession(), ChatSession()]
+
+
+@dataclass
+class Page:
+    """Components and facts each tab builder needs from the page around it."""
+
+    models: dict[str, ModelEntry]
+    default_model: str
+    default_pair: tuple[str, str]
+    knobs: Knobs
+    tabs: gr.Tabs
+    resume: gr.BrowserState
+    public_url: str | None
+
+    def label(self, model: str) -> str:
+        e = self.models.get(model)
+        return e.label if e else model
+
+
+def resume_state(kind: str, sessions: list[ChatSession], labels: list[str]) -> dict:
+    """What the browser keeps while jobs run, so a reload can replay and follow them."""
+    sides = [s.record(label) for s, label in zip(sessions, labels, strict=True)]
+    return {"kind": kind, "snapshot": Snapshot(kind=kind, sides=sides).model_dump(mode="json")}

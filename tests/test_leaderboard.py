@@ -1,0 +1,51 @@
+"""Leaderboard numbers on a known set of votes."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from demo.battle import bradley_terry, contenders, draw, leaderboard
+from worker.jobs import Settings, Vote, available
+
+
+def votes(a: str, b: str, outcome: str, n: int) -> list[Vote]:
+    return [Vote(battle="x" * 24, a=a, b=b, outcome=outcome) for _ in range(n)]  # type: ignore[arg-type]
+
+
+def test_maximum_likelihood_fit_matches_the_closed_form():
+    # A beats B 30 times, B beats A 10 times (sides swapped half the time): strength ratio exactly 3.
+    vs = votes("A", "B", "a", 15) + votes("B", "A", "b", 15) + votes("A", "B", "b", 5) + votes("B", "A", "a", 5)
+    ra, rb = bradley_terry(vs, ["A", "B"], prior_games=0)
+    assert ra - rb == pytest.approx(400 * math.log10(3), abs=1e-6)
+    assert (ra + rb) / 2 == pytest.approx(1000, abs=1e-6)
+
+
+def test_ties_and_both_bad_count_half_a_win():
+    vs = votes("A", "B", "a", 10) + votes("A", "B", "tie", 10) + votes("A", "B", "both_bad", 10)
+    ra, rb = bradley_terry(vs, ["A", "B"], prior_games=0)
+    assert ra - rb == pytest.approx(400 * math.log10(20 / 10))  # A scored 10 + 10, B 0 + 10
+
+
+def test_leaderboard_orders_reports_win_rates_and_intervals_that_hold_the_estimate():
+    vs = votes("A", "B", "a", 30) + votes("A", "B", "b", 10) + votes("B", "C", "a", 20) + votes("B", "C", "b", 20)
+    vs += votes("A", "C", "a", 3)  # C never beat A: still a finite rating (the prior)
+    rows = leaderboard(vs)
+    assert [r.name for r in rows] == ["A", "B", "C"]
+    by = {r.name: r for r in rows}
+    assert by["A"].battles == 43 and by["A"].win_rate == pytest.approx(33 / 43)
+    assert by["B"].win_rate == pytest.approx((10 + 20) / 80)
+    for r in rows:
+        assert math.isfinite(r.rating) and r.low <= r.rating <= r.high and r.low < r.high
+    assert leaderboard(vs) == rows, "same votes, same table (fixed bootstrap seed)"
+
+
+def test_battles_draw_two_different_contenders_even_with_one_model():
+    pool = contenders(available(Settings()))
+    assert len(pool) >= 2, "tiny-random fights with SwiReasoning on and off"
+    rng = random.Random(1)
+    for _ in range(50):
+        a, b = draw(pool, rng)
+        assert a != b
