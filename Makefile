@@ -6,18 +6,23 @@ SGLANG_VENV := .venv-sglang
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 SGLANG_STAMP := $(SGLANG_VENV)/.installed-$(shell cat constraints-sglang.txt | sha1sum | cut -c1-12)
 
-.PHONY: demo test setup lint bench
+.PHONY: demo test setup lint bench chromium
 
 demo: setup
 	$(BIN)/python -m worker.launch
 
-test: setup $(SGLANG_STAMP)
+test: setup $(SGLANG_STAMP) chromium
 	$(BIN)/ruff check demo worker swireasoning bench tests
 	$(BIN)/ruff format --check demo worker swireasoning bench tests
 	$(BIN)/mypy demo worker swireasoning
 	$(BIN)/python -m pytest
 
 setup: $(STAMP)
+
+# The browser test drives Debian's Chromium (Playwright's own download does not work offline).
+chromium:
+	@command -v chromium >/dev/null || { S=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$S apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$S apt-get install -y -qq --no-install-recommends chromium; }
 
 # torch first, exactly pinned (the local CPU wheel); everything else under the same constraints.
 $(STAMP):

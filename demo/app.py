@@ -74,7 +74,7 @@ def wire_continue(service: ChatService, page: Page, chat: ChatTab, compare: Comp
 def wire_load(demo: gr.Blocks, service: ChatService, page: Page, chat: ChatTab, compare: CompareTab,
               shared: SharedTab) -> None:  # fmt: skip
     """Deep links first, then (if the browser holds one) a conversation whose jobs were still running."""
-    link_outputs = [page.tabs, chat.model, *compare.models, *compare.modes, shared.tab, *shared.view]
+    link_outputs = [page.tabs, chat.model, *compare.models, *compare.modes, shared.share_id, *shared.view]
     resume_outputs = [chat.session, chat.chatbot, compare.sessions, *compare.panes, compare.summary, page.resume]
 
     async def load(saved: Any, request: gr.Request):
@@ -107,7 +107,7 @@ async def deep_link(service: ChatService, page: Page, chat: ChatTab, compare: Co
             out[dropdown], out[radio] = key, page.models[key].default_reasoning
         tab = tab or "compare"
     if q.get("share") is not None:
-        out[shared.tab] = gr.Tab(visible=True)
+        out[shared.share_id] = q["share"]
         out.update(zip(shared.view, await show_snapshot(service, q["share"]), strict=True))
         tab = "shared"
     if tab:

@@ -32,9 +32,10 @@ def describe(s: Snapshot) -> str:
 
 
 def build_shared(service: ChatService) -> SharedTab:
-    snapshot = gr.State(None)
-    with gr.Tab("Shared", id="shared", visible=False) as tab:
-        share_id = gr.Textbox(label="Share id", elem_id="share-id", visible=False)
+    with gr.Tab("Shared", id="shared") as tab:
+        snapshot = gr.State(None)
+        share_id = gr.Textbox(label="Open a shared conversation", placeholder="paste its link or id, then Enter",
+                              elem_id="share-id")  # fmt: skip
         info = gr.Markdown(elem_id="shared-info")
         with gr.Row():
             pane_a = chat_pane("", "shared-a")
@@ -52,8 +53,9 @@ def build_shared(service: ChatService) -> SharedTab:
 
 async def show_snapshot(service: ChatService, raw_id: str) -> list:
     """The view's values for a share id: description, panes, difference line, Continue button, snapshot."""
+    share_id = (raw_id or "").strip().rsplit("share=", 1)[-1].split("&")[0]
     try:
-        s = await service.open_share(raw_id or "")
+        s = await service.open_share(share_id)
     except RioError as exc:
         return [f"⚠️ {exc.message}", gr.Chatbot(visible=False), gr.Chatbot(visible=False), "",
                 gr.Button(visible=False), None]  # fmt: skip

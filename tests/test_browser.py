@@ -1,0 +1,95 @@
+"""A real headless Chromium on the real page: compare with an image, share, open the link; resume after reload."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+from PIL import Image
+
+from tests.conftest import ARTIFACTS
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+SHOTS = ARTIFACTS / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield b
+        b.close()
+
+
+def pane_text(page, elem_id: str) -> str:
+    return page.locator(f"#{elem_id}").inner_text()
+
+
+def messages_text(page, elem_id: str) -> str:
+    """A chat pane's messages, without its label line (the panes are labelled differently)."""
+    return pane_text(page, elem_id).split("\n", 1)[1].strip()
+
+
+def test_compare_with_an_image_then_share_and_open_the_link(browser, web, tmp_path):
+    img = tmp_path / "green.png"
+    Image.new("RGB", (80, 60), (10, 200, 40)).save(img)
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    page.goto(web + "?compare=tiny-random,paced", wait_until="load")
+    page.wait_for_selector("#compare-prompt textarea", state="visible", timeout=30_000)
+    page.locator("#compare-prompt input[type=file]").set_input_files(str(img))
+    page.wait_for_selector("#compare-prompt img", timeout=15_000)
+    page.locator("#compare-prompt textarea").fill("Describe this picture, both of you.")
+    page.locator("#compare-prompt textarea").press("Enter")
+    # both sides visibly streaming before either has finished
+    page.wait_for_function(
+        """() => ['compare-a', 'compare-b'].every(id => {
+                 const t = document.getElementById(id).innerText; return t.includes('Describe') && t.length > 60; })""",
+        timeout=30_000,
+    )
+    page.screenshot(path=str(SHOTS / "compare-streaming.png"), full_page=True)
+    page.wait_for_function(
+        "() => ['compare-a', 'compare-b'].every(id => document.getElementById(id).innerText.includes('tok/s'))",
+        timeout=60_000,
+    )
+    page.screenshot(path=str(SHOTS / "compare-done.png"), full_page=True)
+    a, b = messages_text(page, "compare-a"), messages_text(page, "compare-b")
+    page.locator("#share-compare").click()
+    page.wait_for_function("() => document.querySelector('#share-link-compare textarea')?.value.includes('?share=')")
+    link = page.locator("#share-link-compare textarea").input_value()
+
+    viewer = browser.new_page(viewport={"width": 1400, "height": 1200})
+    viewer.goto(link, wait_until="load")
+    viewer.wait_for_function("() => document.getElementById('shared-info')?.innerText.includes('Comparison of')")
+    viewer.wait_for_selector("#shared-a img", state="attached", timeout=15_000)
+    viewer.screenshot(path=str(SHOTS / "shared-view.png"), full_page=True)
+    assert "tiny-random" in pane_text(viewer, "shared-a") or "tiny-random" in viewer.inner_text("#shared-info")
+    for mine, shared in ((a, messages_text(viewer, "shared-a")), (b, messages_text(viewer, "shared-b"))):
+        assert "tok/s" in mine and mine == shared, "the link shows exactly the conversation that was shared"
+    assert viewer.locator("#continue").is_visible()
+    viewer.close()
+    page.close()
+
+
+def test_reloading_a_running_chat_replays_and_follows_it_to_the_end(browser, web):
+    page = browser.new_page(viewport={"width": 1200, "height": 1000})
+    page.goto(web + "?model=paced", wait_until="load")
+    page.wait_for_selector("#prompt textarea", state="visible", timeout=30_000)
+    page.wait_for_function("() => document.querySelector('#model input')?.value.startsWith('paced')")
+    page.locator("#prompt textarea").fill("A long steady answer, please.")
+    page.locator("#prompt textarea").press("Enter")
+    page.wait_for_function("() => document.getElementById('chat').innerText.includes('steady')", timeout=30_000)
+    before = pane_text(page, "chat")
+    page.reload(wait_until="load")
+    page.wait_for_function("() => document.getElementById('chat')?.innerText.includes('A long steady answer')",
+                           timeout=30_000)  # fmt: skip
+    page.screenshot(path=str(SHOTS / "resumed-mid-stream.png"), full_page=True)
+    page.wait_for_function("() => document.getElementById('chat').innerText.includes('512 tokens')", timeout=60_000)
+    after = pane_text(page, "chat")
+    assert "steady" in before and "512 tokens" in after
+    page.close()
