@@ -6,7 +6,7 @@ import logging
 
 from demo.app import CSS, build_app
 from demo.chat import ChatService
-from worker.jobs import JobClient, Settings, available, default_pair
+from worker.jobs import JobClient, Settings, available, default_pair, serve_metrics
 
 
 def main() -> None:
@@ -15,6 +15,7 @@ def main() -> None:
     client = JobClient.from_settings(settings)
     upload_dir = (settings.var_dir / "uploads").resolve()
     service = ChatService(client, upload_dir)
+    serve_metrics(settings.web_metrics_port, settings.redis_url, [e.key for e in available(settings)])
     demo = build_app(service, available(settings), default_pair(settings))
     demo.queue(default_concurrency_limit=None, max_size=2048)
     demo.launch(

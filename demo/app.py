@@ -37,7 +37,7 @@ def build_app(service: ChatService, models: list[ModelEntry], default_pair: tupl
         knobs = Knobs.build()
         with gr.Tabs(elem_id="tabs") as tabs:
             page = Page({e.key: e for e in models}, default_pair[0], default_pair, knobs, tabs, resume,
-                        settings.public_url)  # fmt: skip
+                        settings.public_url, settings.trusted_proxies)  # fmt: skip
             with gr.Tab("Chat", id="chat"):
                 chat = build_chat(service, page)
             with gr.Tab("Compare", id="compare"):

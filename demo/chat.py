@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import time
@@ -12,7 +13,7 @@ from pathlib import Path
 import redis.exceptions
 
 from demo.session import ChatSession, Params, Turn
-from worker.jobs import Error, JobClient, RioError, Snapshot
+from worker.jobs import ACTIVE, REJECTED, BackendUnavailable, Error, JobClient, RioError, Snapshot, check_message
 
 log = logging.getLogger(__name__)
 RENDER_EVERY_S = 0.05  # coalesce tokens: at most one page update per stream per 50 ms
@@ -35,13 +36,7 @@ class ChatService:
 
     async def new_turn(self, text: str, files: list[str]) -> Turn:
         """Validate and store the user's input; raises RioError with a message for the page."""
-        s = self.client.settings
-        if not text.strip() and not files:
-            raise RioError("Type a message or attach an image.")
-        if len(text) > s.max_prompt_chars:
-            raise RioError(f"The message is {len(text):,} characters; the limit is {s.max_prompt_chars:,}.")
-        if len(files) > s.max_images:
-            raise RioError(f"{len(files)} images attached; the limit is {s.max_images} per message.")
+        check_message(text, [Path(f).stat().st_size for f in files], self.client.settings)
         turn = Turn(user_text=text.strip())
         for path in files:
             ref, clean = await self.client.images.put(Path(path).read_bytes())
@@ -54,28 +49,46 @@ class ChatService:
     async def run(self, session: ChatSession, params: Params, client_id: str) -> AsyncIterator[None]:
         """Submit the last turn and fold its events in; yields whenever the page should re-render."""
         turn = session.turns[-1]
-        session.params = params
-        down = await self.down_detail(params.model)
-        if down is not None:
-            message = f"This model is down right now ({down}). Try another model or retry soon."
-            turn.apply(Error(code="backend_unavailable", message=message, retryable=True))
+        try:
+            down = await self.down_detail(params.model)
+            if down is not None:
+                raise BackendUnavailable(f"This model is down right now ({down}). Try another model or retry soon.")
+            spec = session.spec_for_last(params, client_id, self.client.settings)
+            session.params = params
+            spec = await self.client.submit(spec)
+        except RioError as exc:
+            REJECTED.labels(exc.code).inc()
+            turn.apply(Error(code=exc.code, message=exc.message, retryable=exc.retryable))
             yield None
             return
-        spec = session.spec_for_last(params.model, params.sampling(), params.reasoning(), client_id)
         turn.job_id = spec.id
-        await self.client.submit(spec)
         yield None
         last = 0.0
-        async for event in self.client.events(spec.id):
-            turn.apply(event)
-            now = time.monotonic()
-            if now - last >= RENDER_EVERY_S or event.type in ("started", "done", "error"):
-                last = now
-                yield None
+        with ACTIVE.track_inprogress():
+            async for event in self.client.events(spec.id, queue=(spec.model, spec.ticket)):
+                turn.apply(event)
+                now = time.monotonic()
+                if now - last >= RENDER_EVERY_S or event.type in ("queued", "started", "done", "error"):
+                    last = now
+                    yield None
 
-    def run_sides(self, sides: list[tuple[ChatSession, Params]], client_id: str) -> AsyncIterator[None]:
-        """Run each side's last turn at once; yields on a render cadence. A side that fails ends alone."""
-        return together([(s, self.run(s, p, client_id)) for s, p in sides])
+    async def run_sides(self, sides: list[tuple[ChatSession, Params]], client_id: str) -> AsyncIterator[None]:
+        """Run each side's last turn at once, within the client's limits; yields on a render cadence.
+        A side that fails ends alone."""
+        try:
+            slots = await self.client.admission.admit(client_id, len(sides))
+        except RioError as exc:
+            REJECTED.labels(exc.code).inc()
+            for session, _ in sides:
+                fail(session.turns[-1], Error(code=exc.code, message=exc.message, retryable=exc.retryable))
+            yield None
+            return
+        try:
+            async for _ in together([(s, self.run(s, p, client_id)) for s, p in sides]):
+                yield None
+        finally:
+            with contextlib.suppress(*REDIS_DOWN):
+                await self.client.admission.release(client_id, slots)
 
     def resume(self, sessions: list[ChatSession]) -> AsyncIterator[None]:
         """Follow every session whose last turn was still running when the page went away."""

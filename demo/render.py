@@ -49,7 +49,8 @@ def status_text(turn: Turn) -> str:
         return f"⚠️ {turn.error.message}{hint}"
     if turn.queue_position is not None and not turn.thinking and not turn.answer:
         ahead = turn.queue_position
-        return "⏳ Queued: next in line." if ahead == 0 else f"⏳ Queued: {ahead} ahead of you."
+        wait = f" (about {turn.queue_wait_s:.0f} s)" if turn.queue_wait_s and ahead else ""
+        return "⏳ Queued: next in line." if ahead == 0 else f"⏳ Queued: {ahead} ahead of you{wait}."
     if turn.running and not turn.thinking and not turn.answer:
         return "⏳ Starting…"
     if turn.finish == "cancelled":

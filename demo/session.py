@@ -13,10 +13,12 @@ from worker.jobs import (
     JobSpec,
     Reasoning,
     Sampling,
+    Settings,
     SideRecord,
     Stats,
     TextPart,
     TurnRecord,
+    job_spec,
 )
 
 Mode = Literal["swireasoning", "thinking", "off"]
@@ -37,17 +39,19 @@ class Params:
     alpha0: float = 1.0
     window: int = 512
 
+    def sampling_fields(self) -> dict[str, Any]:
+        return {"temperature": self.temperature, "top_p": self.top_p, "top_k": self.top_k,
+                "max_tokens": self.max_tokens, "seed": self.seed}  # fmt: skip
+
+    def reasoning_fields(self) -> dict[str, Any]:
+        return {"mode": self.mode, "max_switch_count": self.max_switch_count, "alpha0": self.alpha0,
+                "window": self.window}  # fmt: skip
+
     def sampling(self) -> Sampling:
-        return Sampling(
-            temperature=self.temperature,
-            top_p=self.top_p,
-            top_k=self.top_k,
-            max_tokens=self.max_tokens,
-            seed=self.seed,
-        )
+        return Sampling(**self.sampling_fields())
 
     def reasoning(self) -> Reasoning:
-        return Reasoning(mode=self.mode, max_switch_count=self.max_switch_count, alpha0=self.alpha0, window=self.window)
+        return Reasoning(**self.reasoning_fields())
 
     @classmethod
     def from_record(cls, side: SideRecord) -> Params:
@@ -86,6 +90,7 @@ class Turn:
     error: Error | None = None
     finish: str | None = None
     queue_position: int | None = None
+    queue_wait_s: float | None = None
     switches: int = 0
 
     @property
@@ -95,7 +100,7 @@ class Turn:
     def apply(self, event: Event) -> None:
         """Fold one job event into the turn (thinking stretches keep their latent flag)."""
         if event.type == "queued":
-            self.queue_position = event.position
+            self.queue_position, self.queue_wait_s = event.position, event.wait_s
         elif event.type == "started":
             self.queue_position = None
         elif event.type == "reasoning":
@@ -159,8 +164,9 @@ class ChatSession:
     def from_record(cls, side: SideRecord, image_dir: str) -> ChatSession:
         return cls(turns=[Turn.from_record(t, image_dir) for t in side.turns], params=Params.from_record(side))
 
-    def spec_for_last(self, model: str, sampling: Sampling, reasoning: Reasoning, client: str) -> JobSpec:
-        """The job for the last turn; history carries answers only (thinking is never sent back)."""
+    def spec_for_last(self, params: Params, client: str, settings: Settings) -> JobSpec:
+        """The job for the last turn (InputError if it is not a valid one); history carries answers
+        only (thinking is never sent back)."""
         messages: list[ChatMessage] = []
         for turn in self.turns[:-1]:
             if turn.error is not None or not turn.answer:
@@ -168,4 +174,6 @@ class ChatSession:
             messages.append(turn.user_message())
             messages.append(ChatMessage(role="assistant", content=turn.answer))
         messages.append(self.turns[-1].user_message())
-        return JobSpec(model=model, messages=messages, sampling=sampling, reasoning=reasoning, client=client)
+        fields = {"model": params.model, "messages": messages, "client": client[:128],
+                  "sampling": params.sampling_fields(), "reasoning": params.reasoning_fields()}  # fmt: skip
+        return job_spec(fields, settings)

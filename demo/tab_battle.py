@@ -68,7 +68,8 @@ def build_battle(service: ChatService, page: Page) -> None:
         for s in b.sessions:
             s.turns.append(turn.retry())
         yield {textbox: gr.MultimodalTextbox(value=None, interactive=False), state: b}
-        async for _ in service.run_sides(list(zip(b.sessions, sides, strict=True)), client_id(request)):
+        who = client_id(request, page.trusted_proxies)
+        async for _ in service.run_sides(list(zip(b.sessions, sides, strict=True)), who):
             yield {pane_a: chat_messages(b.sessions[0]), pane_b: chat_messages(b.sessions[1])}
         yield {pane_a: chat_messages(b.sessions[0]), pane_b: chat_messages(b.sessions[1]), state: b, info: HIDDEN,
                textbox: gr.MultimodalTextbox(interactive=True)}  # fmt: skip

@@ -71,7 +71,7 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
         yield {chatbot: chat_messages(state), textbox: gr.MultimodalTextbox(value=None, interactive=False),
                stop: gr.Button(visible=True), session: state}  # fmt: skip
         recorded = False
-        async for _ in service.run_sides([(state, p)], client_id(request)):
+        async for _ in service.run_sides([(state, p)], client_id(request, page.trusted_proxies)):
             update = {chatbot: chat_messages(state), session: state}
             if not recorded and turn.job_id:
                 recorded, update[page.resume] = True, resume_state("chat", [state], [page.label(p.model)])

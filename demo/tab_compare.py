@@ -75,7 +75,8 @@ def build_compare(service: ChatService, page: Page) -> CompareTab:
 
     async def run(state: list[ChatSession], sides: list[Params], request: gr.Request | None):
         recorded = False
-        async for _ in service.run_sides(list(zip(state, sides, strict=True)), client_id(request)):
+        who = client_id(request, page.trusted_proxies)
+        async for _ in service.run_sides(list(zip(state, sides, strict=True)), who):
             update = dict(zip(outputs, render(page, state), strict=True))
             if not recorded and all(s.turns[-1].job_id or not s.running for s in state):
                 recorded, update[page.resume] = True, resume_state("compare", state, labels(page, sides))

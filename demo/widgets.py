@@ -39,11 +39,19 @@ def params(model: str, mode: str, knob_values: tuple[Any, ...]) -> Params:
     return parse_params({"model": model, "mode": mode, **dict(zip(KNOB_NAMES, knob_values, strict=True))})
 
 
-def client_id(request: gr.Request | None) -> str:
-    """Who is asking, for limits: the logged-in Hugging Face user, else the connecting address."""
+def client_id(request: gr.Request | None, trusted_proxies: str = "") -> str:
+    """Who is asking, for limits: the logged-in Hugging Face user, else the connecting address;
+    X-Forwarded-For is believed only when the connection comes from a configured proxy."""
     if request is None:
         return "anon"
-    return getattr(request, "username", None) or (request.client.host if request.client else "anon")
+    user = getattr(request, "username", None)
+    if user:
+        return f"user:{user}"
+    peer = request.client.host if request.client else "anon"
+    forwarded = request.headers.get("x-forwarded-for", "")
+    if forwarded and peer in {p.strip() for p in trusted_proxies.split(",") if p.strip()}:
+        return "ip:" + forwarded.split(",")[0].strip()[:64]
+    return f"ip:{peer}"
 
 
 def share_link(request: gr.Request | None, public_url: str | None, share_id: str) -> str:
@@ -90,6 +98,7 @@ class Page:
     tabs: gr.Tabs
     resume: gr.BrowserState
     public_url: str | None
+    trusted_proxies: str
 
     def label(self, model: str) -> str:
         e = self.models.get(model)

@@ -55,6 +55,12 @@ def settings(tmp_path_factory, tiny_model, contract_server) -> Settings:
         web_host="127.0.0.1",
         web_port=free_port(),
         paced_model=True,
+        sglang_read_timeout_s=2.0,
+        trusted_proxies="127.0.0.1",  # tests act as many clients through X-Forwarded-For
+        requests_per_minute=100_000,
+        jobs_per_client=1_000,
+        web_metrics_port=free_port(),
+        worker_metrics_port=free_port(),
     )
 
 
@@ -79,7 +85,8 @@ def worker_proc(settings, redis_proc) -> Iterator[subprocess.Popen]:
 
 @pytest.fixture(scope="session")
 def sglang_worker(settings, redis_proc) -> Iterator[subprocess.Popen]:
-    proc = start_worker(settings, "sglang-worker", RIO_WORKER_MODELS="rio-3.5-open-397b,qwen3.5-397b-a17b,paced")
+    proc = start_worker(settings, "sglang-worker", RIO_WORKER_MODELS="rio-3.5-open-397b,qwen3.5-397b-a17b,paced",
+                        RIO_WORKER_METRICS_PORT=str(free_port()))  # fmt: skip
     yield proc
     stop(proc)
 

@@ -1,14 +1,51 @@
-"""`python -m worker`: a Celery worker for the configured models (`RIO_WORKER_MODELS` picks a subset)."""
+"""`python -m worker`: a Celery worker for the configured models (`RIO_WORKER_MODELS` picks a subset),
+kept alive by a small supervisor: Celery's Redis transport can die on a broker connection loss
+(kombu restores unacknowledged messages through a connection that is gone), and a worker that
+crashed or was killed must come back by itself."""
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
+import signal
+import subprocess
+import sys
+import time
 
 from worker.celery_app import app
 from worker.jobs import queue_name
 from worker.models import available, entry
 from worker.settings import Settings
+
+log = logging.getLogger("worker.supervisor")
+RESTART_DELAY_S = 1.0
+
+
+def die_with_parent() -> None:
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def supervise() -> None:
+    """Run the worker as a child; restart it whenever it exits on its own, stop it when told to."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    child: subprocess.Popen | None = None
+    stopping = False
+
+    def forward(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        if child is not None and child.poll() is None:
+            child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    while not stopping:
+        child = subprocess.Popen([sys.executable, "-m", "worker", "--child"], preexec_fn=die_with_parent)
+        code = child.wait()
+        if not stopping:
+            log.warning("worker exited with %s; restarting in %.0f s", code, RESTART_DELAY_S)
+            time.sleep(RESTART_DELAY_S)
 
 
 def main() -> None:
@@ -42,4 +79,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main() if "--child" in sys.argv else supervise()

@@ -25,9 +25,12 @@ import redis
 import redis.asyncio as aioredis
 from pydantic import BaseModel, ConfigDict
 
-from worker.errors import RioError  # noqa: F401  (re-exported for demo/)
+from worker.admission import Admission, QueueFull, RateLimited  # noqa: F401  (re-exported for demo/)
+from worker.errors import BackendUnavailable, InputError, RioError  # noqa: F401  (re-exported for demo/)
 from worker.images import ImageStore
-from worker.models import ModelEntry, available, default_pair  # noqa: F401  (re-exported for demo/)
+from worker.metrics import ACTIVE, REJECTED  # noqa: F401  (re-exported for demo/)
+from worker.metrics import serve as serve_metrics  # noqa: F401
+from worker.models import ModelEntry, available, default_pair, queue_name  # noqa: F401  (re-exported for demo/)
 from worker.protocol import (  # noqa: F401  (re-exported: demo/ imports the protocol from here)
     TERMINAL,
     AnswerDelta,
@@ -58,6 +61,7 @@ from worker.records import (  # noqa: F401  (re-exported for demo/)
     VoteStore,
 )
 from worker.settings import Settings
+from worker.validation import check_message, job_spec  # noqa: F401  (re-exported for demo/)
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +80,6 @@ return 1
 
 def key(job_id: str, part: str) -> str:
     return f"job:{job_id}:{part}"
-
-
-def queue_name(model: str) -> str:
-    """One Celery queue per model, so the workers next to a GPU cluster take only their model's jobs."""
-    return f"rio.{model}"
 
 
 def _append_args(job_id: str, event: Event, ttl: int) -> tuple[list[str], list[str]]:
@@ -131,6 +130,7 @@ class EventStream:
         self.lock = threading.Lock()  # the StreamKeeper holds it while it writes this stream's entry
         self.cancelled = False  # set by whoever polls the cancel key (the StreamKeeper)
         self.ended = False
+        self.outcome: str | None = None  # finish reason or error code of the terminal event this stream wrote
 
     def window_s(self) -> float:
         return min(self.WINDOW_MAX_S, self.WINDOW_PER_STREAM_S * OPEN_STREAMS.n)
@@ -170,6 +170,8 @@ class EventStream:
     def _write(self, event: Event) -> bool:
         keys, args = _append_args(self.job_id, event, self.ttl)
         written = bool(self._append(keys=keys, args=args))
+        if written and isinstance(event, Done | Error):
+            self.outcome = event.finish_reason if isinstance(event, Done) else event.code
         if not written or event.type in TERMINAL:
             self.ended = True
         return written
@@ -274,6 +276,7 @@ class JobClient:
         self.settings = settings
         self.images = ImageStore(client, settings)
         self.shares = ShareStore(client)
+        self.admission = Admission(client, settings)
         self.votes = VoteStore(client)
         self._append = client.register_script(APPEND_SCRIPT)
 
@@ -284,11 +287,14 @@ class JobClient:
         client = aioredis.Redis.from_url(settings.redis_url, health_check_interval=10)
         return cls(client, make_submitter(settings), settings)
 
-    async def submit(self, spec: JobSpec) -> None:
-        """Announce the job's queue position, then enqueue it (Celery's client is sync: run it off-loop)."""
-        ahead = await self.redis.llen(queue_name(spec.model))
-        await self.append(spec.id, Queued(position=int(ahead)))
+    async def submit(self, spec: JobSpec) -> JobSpec:
+        """Take a queue ticket (QueueFull past the limit), announce the position, then enqueue the job
+        (Celery's client is sync: run it off-loop). Returns the spec as sent, with its ticket."""
+        ticket, ahead, wait = await self.admission.ticket(spec.model)
+        spec = spec.model_copy(update={"ticket": ticket})
+        await self.append(spec.id, Queued(position=ahead, wait_s=wait))
         await asyncio.to_thread(self.submit_task, spec)
+        return spec
 
     async def append(self, job_id: str, event: Event) -> bool:
         keys, args = _append_args(job_id, event, self.settings.stream_ttl_s)
@@ -305,13 +311,16 @@ class JobClient:
         if await self.redis.set(key(job_id, "claim"), "cancelled", nx=True, ex=self.settings.stream_ttl_s):
             await self.append(job_id, Done(finish_reason="cancelled"))
 
-    async def events(self, job_id: str, after: str = "0-0") -> AsyncIterator[Event]:
+    async def events(self, job_id: str, after: str = "0-0", queue: tuple[str, int] | None = None
+                     ) -> AsyncIterator[Event]:  # fmt: skip
         """Every event of the job from `after` on, ending with its one terminal event.
 
-        A started job whose heartbeat lapses ends with a `worker_lost` error, written to the stream
+        While it waits, `queue` (model, ticket) yields fresh `queued` positions (not stored). A
+        started job whose heartbeat lapses ends with a `worker_lost` error, written to the stream
         too, so a reload replays the same ending."""
         stream = key(job_id, "events")
         started = False
+        position: tuple[int, float | None] | None = None
         while True:
             reply: Any = await self.redis.xread({stream: after}, block=500, count=512)
             for _, entries in reply or []:
@@ -322,6 +331,11 @@ class JobClient:
                     yield event
                     if event.type in TERMINAL:
                         return
+            if not reply and not started and queue is not None:
+                now = await self.admission.position(*queue)
+                if position is not None and now[0] != position[0]:
+                    yield Queued(position=now[0], wait_s=now[1])
+                position = now
             if not reply and started and not await self.redis.exists(key(job_id, "hb")):
                 lost = Error(
                     code="worker_lost",

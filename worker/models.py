@@ -89,6 +89,11 @@ REGISTRY: tuple[ModelEntry, ...] = (
 )
 
 
+def queue_name(model: str) -> str:
+    """One Celery queue per model, so the workers next to a GPU cluster take only their model's jobs."""
+    return f"rio.{model}"
+
+
 def entry(key: str) -> ModelEntry:
     for e in REGISTRY:
         if e.key == key:

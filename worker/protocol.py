@@ -75,6 +75,7 @@ class JobSpec(Message_):
     sampling: Sampling = Sampling()
     reasoning: Reasoning = Reasoning()
     client: str = Field("", max_length=128)
+    ticket: int = Field(0, ge=0)  # place in the model's queue (0 = none)
     deadline: float = Field(default_factory=lambda: time.time() + 600.0)
 
     def image_refs(self) -> list[str]:
@@ -91,6 +92,7 @@ class Event_(Message_):
 class Queued(Event_):
     type: Literal["queued"] = "queued"
     position: int  # jobs waiting ahead of this one in the model's queue
+    wait_s: float | None = None  # estimated seconds until it starts, from recent jobs
 
 
 class Started(Event_):

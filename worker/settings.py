@@ -34,6 +34,13 @@ class Settings(BaseModel):
     max_images: int = 4
     max_image_bytes: int = 10 * 1024 * 1024
     max_image_pixels: int = 20_000_000
+    max_payload_bytes: int = 24 * 1024 * 1024  # all images of one message together
+    max_queue: int = 256  # jobs waiting per model before new ones are told "busy, try again in N s"
+    requests_per_minute: int = 30  # per client (Hugging Face user, else IP)
+    jobs_per_client: int = 4  # running at once per client (a comparison is two)
+    trusted_proxies: str = ""  # comma-separated peer IPs whose X-Forwarded-For is believed
+    web_metrics_port: int = 9464  # Prometheus /metrics of the web process (0 = off)
+    worker_metrics_port: int = 9465  # of a worker process (0 = off; give each worker on a host its own)
     web_host: str = "0.0.0.0"
     web_port: int = 7860
     public_url: str | None = None  # the page's public address, for share links (else taken from the request)

@@ -12,6 +12,7 @@ from functools import cache
 import redis
 from celery import signals
 
+from worker import admission, metrics
 from worker.backends.base import Backend, JobContext
 from worker.backends.sglang import SGLangBackend
 from worker.celery_app import TASK_NAME, app
@@ -19,8 +20,9 @@ from worker.errors import RioError, UnknownModel
 from worker.images import ImageStore
 from worker.jobs import EventStream, ModelHealth, StreamKeeper, health_key
 from worker.models import entry, location
-from worker.protocol import Done, Error, JobSpec, error_event
+from worker.protocol import Done, Error, JobSpec, Stats, error_event
 from worker.settings import Settings
+from worker.validation import parse_job_spec
 
 log = logging.getLogger(__name__)
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
@@ -76,6 +78,8 @@ def stream_events(spec: JobSpec, stream: EventStream) -> None:
     events = backend(spec.model).execute(spec, ctx)  # a generator: close() cancels it
     try:
         for event in events:
+            if isinstance(event, Stats):
+                metrics.observe(spec.model, event)
             if not stream.emit(event):
                 return
             if stream.cancel_requested():
@@ -89,9 +93,14 @@ def stream_events(spec: JobSpec, stream: EventStream) -> None:
 
 
 def run_job(spec_json: str) -> None:
-    spec = JobSpec.model_validate_json(spec_json)
+    try:
+        spec = parse_job_spec(spec_json)
+    except RioError as exc:
+        log.error("dropped a job that is not a valid spec: %s", exc.message)
+        return
     s = settings()
     stream = EventStream(redis_client(), spec.id, s)
+    admission.job_started(redis_client(), spec.model, spec.ticket)
     if not stream.claim(WORKER_NAME):
         # Redelivered after a crash, or cancelled while queued: never run a job twice.
         stream.emit(
@@ -102,7 +111,8 @@ def run_job(spec_json: str) -> None:
             )
         )
         return
-    with keeper().keep(stream):
+    t0 = time.monotonic()
+    with keeper().keep(stream), metrics.ACTIVE.track_inprogress():
         try:
             stream_events(spec, stream)
         except RioError as exc:
@@ -112,6 +122,11 @@ def run_job(spec_json: str) -> None:
             stream.emit(error_event(exc))
         if not stream.ended:
             stream.emit(Error(code="internal", message="The answer ended without a result.", retryable=True))
+    metrics.JOBS.labels(spec.model, stream.outcome or "none").inc()
+    try:
+        admission.job_ended(redis_client(), spec.model, time.monotonic() - t0)
+    except redis.RedisError:
+        log.warning("could not record the duration of job %s", spec.id)
 
 
 @app.task(name=TASK_NAME, ignore_result=True)
@@ -153,6 +168,11 @@ def watch_health(models: list[str], every_s: float = 10.0) -> None:
 def served_models() -> list[str]:
     """The registry keys this worker serves (set by `python -m worker`)."""
     return [m for m in os.environ.get("RIO_WORKER_MODELS", "").split(",") if m]
+
+
+@signals.worker_ready.connect
+def start_metrics(**_: object) -> None:
+    metrics.serve(settings().worker_metrics_port, settings().redis_url, served_models())
 
 
 @signals.worker_ready.connect

@@ -152,6 +152,8 @@ class SGLangBackend:
             except (BackendUnavailable, BackendTimeout) as exc:
                 if stream.first_token_at is not None or backoff is None:
                     raise
+                if isinstance(exc, BackendTimeout) and len(self.endpoints) == 1:
+                    raise  # waiting again on the one server that just hung only doubles the wait
                 log.warning("%s attempt %d failed before the first token: %s", self.label, attempt + 1, exc.message)
                 time.sleep(backoff)
             finally:
