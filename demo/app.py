@@ -93,6 +93,16 @@ def wire_load(demo: gr.Blocks, service: ChatService, page: Page, chat: ChatTab, 
     demo.load(load, [page.resume], list(dict.fromkeys(link_outputs + resume_outputs)), api_visibility="private")
     demo.load(chat.pick_model, [chat.model], [chat.banner, chat.mode], api_visibility="private")
 
+    async def mark_down() -> list:
+        """Model pickers label a model its workers report as down."""
+        choices = []
+        for e in page.models.values():
+            down = await service.down_detail(e.key)
+            choices.append((e.label + (" — down" if down is not None else ""), e.key))
+        return [gr.Dropdown(choices=choices)] * 3
+
+    demo.load(mark_down, None, [chat.model, *compare.models], api_name="model_choices")
+
 
 async def deep_link(service: ChatService, page: Page, chat: ChatTab, compare: CompareTab, shared: SharedTab,
                     q: dict[str, str]) -> dict:  # fmt: skip

@@ -13,10 +13,29 @@ from pathlib import Path
 import redis.exceptions
 
 from demo.session import ChatSession, Params, Turn
-from worker.jobs import ACTIVE, REJECTED, BackendUnavailable, Error, JobClient, RioError, Snapshot, check_message
+from worker.jobs import (
+    ACTIVE,
+    REJECTED,
+    BackendUnavailable,
+    Error,
+    JobClient,
+    RioError,
+    ServiceUnavailable,
+    Snapshot,
+    check_message,
+)
 
 log = logging.getLogger(__name__)
-RENDER_EVERY_S = 0.05  # coalesce tokens: at most one page update per stream per 50 ms
+RENDER_EVERY_S = 0.05  # coalesce tokens: at most one page update per stream per 50 ms...
+RENDER_PER_STREAM_S = 0.002  # ...stretched under load (128 streams: 256 ms), so one web process
+RENDER_MAX_S = 0.5  # stays below its ~1,900 updates/s and every stream keeps moving
+FOLLOWING = [0]  # job streams this process is following
+
+
+def render_every_s() -> float:
+    return min(RENDER_MAX_S, max(RENDER_EVERY_S, RENDER_PER_STREAM_S * FOLLOWING[0]))
+
+
 REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 UNAVAILABLE = Error(
     code="service_unavailable",
@@ -39,7 +58,10 @@ class ChatService:
         check_message(text, [Path(f).stat().st_size for f in files], self.client.settings)
         turn = Turn(user_text=text.strip())
         for path in files:
-            ref, clean = await self.client.images.put(Path(path).read_bytes())
+            try:
+                ref, clean = await self.client.images.put(Path(path).read_bytes())
+            except REDIS_DOWN as exc:
+                raise ServiceUnavailable(UNAVAILABLE.message) from exc
             shown = self.upload_dir / f"{hashlib.sha256(clean).hexdigest()}.png"
             shown.write_bytes(clean)
             turn.image_refs.append(ref)
@@ -64,19 +86,26 @@ class ChatService:
         turn.job_id = spec.id
         yield None
         last = 0.0
-        with ACTIVE.track_inprogress():
-            async for event in self.client.events(spec.id, queue=(spec.model, spec.ticket)):
-                turn.apply(event)
-                now = time.monotonic()
-                if now - last >= RENDER_EVERY_S or event.type in ("queued", "started", "done", "error"):
-                    last = now
-                    yield None
+        FOLLOWING[0] += 1
+        try:
+            with ACTIVE.track_inprogress():
+                async for event in self.client.events(spec.id, queue=(spec.model, spec.ticket)):
+                    turn.apply(event)
+                    now = time.monotonic()
+                    if now - last >= render_every_s() or event.type in ("queued", "started", "done", "error"):
+                        last = now
+                        yield None
+        finally:
+            FOLLOWING[0] -= 1
 
     async def run_sides(self, sides: list[tuple[ChatSession, Params]], client_id: str) -> AsyncIterator[None]:
         """Run each side's last turn at once, within the client's limits; yields on a render cadence.
         A side that fails ends alone."""
         try:
-            slots = await self.client.admission.admit(client_id, len(sides))
+            try:
+                slots = await self.client.admission.admit(client_id, len(sides))
+            except REDIS_DOWN as exc:
+                raise ServiceUnavailable(UNAVAILABLE.message) from exc
         except RioError as exc:
             REJECTED.labels(exc.code).inc()
             for session, _ in sides:
@@ -105,7 +134,7 @@ class ChatService:
         last = 0.0
         async for event in self.client.events(fresh.job_id):
             fresh.apply(event)
-            if time.monotonic() - last >= RENDER_EVERY_S or event.type in ("done", "error"):
+            if time.monotonic() - last >= render_every_s() or event.type in ("done", "error"):
                 last = time.monotonic()
                 yield None
 
@@ -175,7 +204,7 @@ async def coalesce(changed: asyncio.Queue[bool], sides: int) -> AsyncIterator[No
     """One yield per render tick while any side changed, and one as each side ends."""
     pending, last = False, 0.0
     while sides:
-        wait = max(0.0, last + RENDER_EVERY_S - time.monotonic()) if pending else None
+        wait = max(0.0, last + render_every_s() - time.monotonic()) if pending else None
         try:
             ended = await asyncio.wait_for(changed.get(), wait)
         except TimeoutError:
@@ -183,6 +212,6 @@ async def coalesce(changed: asyncio.Queue[bool], sides: int) -> AsyncIterator[No
         else:
             pending = True
         sides -= ended
-        if ended or time.monotonic() - last >= RENDER_EVERY_S:
+        if ended or time.monotonic() - last >= render_every_s():
             pending, last = False, time.monotonic()
             yield None

@@ -78,7 +78,7 @@ def build_compare(service: ChatService, page: Page) -> CompareTab:
         who = client_id(request, page.trusted_proxies)
         async for _ in service.run_sides(list(zip(state, sides, strict=True)), who):
             update = dict(zip(outputs, render(page, state), strict=True))
-            if not recorded and all(s.turns[-1].job_id or not s.running for s in state):
+            if not recorded and all(s.params and s.turns[-1].job_id for s in state):
                 recorded, update[page.resume] = True, resume_state("compare", state, labels(page, sides))
             yield update
         yield {**dict(zip(outputs, render(page, state), strict=True)), sessions: state, page.resume: None,

@@ -57,3 +57,15 @@ def test_a_down_model_says_so_before_anyone_waits(client):
         time.sleep(1)
     assert "This model is down right now (unreachable" in final.footer
     assert time.monotonic() - t0 < 2
+
+
+def test_the_model_picker_marks_a_down_model(client):
+    deadline = time.monotonic() + 20
+    while True:
+        choices = client.predict(api_name="/model_choices")[0]["choices"]
+        labels = {key: label for label, key in choices}
+        if labels["qwen3.5-397b-a17b"].endswith(" — down") or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert labels["qwen3.5-397b-a17b"] == "Qwen3.5-397B-A17B — down"
+    assert labels["rio-3.5-open-397b"] == "Rio 3.5 Open 397B"

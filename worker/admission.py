@@ -119,7 +119,7 @@ class Admission:
             )
         if verdict == 2:
             raise RateLimited(
-                f"You already have {value} answers running (limit {s.jobs_per_client}). "
+                f"You already have {value} answer{'' if value == 1 else 's'} running (limit {s.jobs_per_client}). "
                 "Wait for one to finish or stop it, then try again."
             )
         return slots

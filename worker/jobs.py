@@ -26,7 +26,7 @@ import redis.asyncio as aioredis
 from pydantic import BaseModel, ConfigDict
 
 from worker.admission import Admission, QueueFull, RateLimited  # noqa: F401  (re-exported for demo/)
-from worker.errors import BackendUnavailable, InputError, RioError  # noqa: F401  (re-exported for demo/)
+from worker.errors import BackendUnavailable, InputError, RioError, ServiceUnavailable  # noqa: F401  (re-exported for demo/)
 from worker.images import ImageStore
 from worker.metrics import ACTIVE, REJECTED  # noqa: F401  (re-exported for demo/)
 from worker.metrics import serve as serve_metrics  # noqa: F401
@@ -284,7 +284,8 @@ class JobClient:
     def from_settings(cls, settings: Settings) -> JobClient:
         from worker.celery_app import make_submitter
 
-        client = aioredis.Redis.from_url(settings.redis_url, health_check_interval=10)
+        # one connection per followed stream (XREAD BLOCK holds it): far above the default 100
+        client = aioredis.Redis.from_url(settings.redis_url, health_check_interval=10, max_connections=4096)
         return cls(client, make_submitter(settings), settings)
 
     async def submit(self, spec: JobSpec) -> JobSpec:
