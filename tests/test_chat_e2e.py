@@ -50,7 +50,7 @@ def test_image_reaches_the_model(client, tmp_path):
 
 
 def test_stop_ends_the_job_within_a_second_and_the_worker_takes_the_next(client):
-    job = chat(client, "Write a very long answer.", max_tokens=8192, mode="off")
+    job = chat(client, "Write a very long answer.", max_tokens=2000, mode="off")
     for out in job:
         if last_answer(out[0]).answer:
             break

@@ -69,6 +69,7 @@ def test_sglang_failures_reach_the_page_plainly_and_the_next_request_works(web, 
     elapsed = time.monotonic() - t0
     assert message in final.footer, final.footer
     assert elapsed <= FAULT_BUDGET_S, f"{marker}: {elapsed:.1f} s"
+    print(f"\n{marker}: message on the page after {elapsed:.2f} s")
     if marker == "[[drop]]":
         assert final.thinking == "Let me think ", "the tokens streamed before the drop stay on the page"
     client.predict(api_name="/new_chat")
@@ -103,6 +104,7 @@ def test_a_worker_killed_mid_stream_is_reported_within_5_s_and_the_next_request_
     elapsed, final = until_done(job, shown)
     assert "The worker running this answer stopped. Nothing was lost above; please retry." in final.footer
     assert elapsed <= FAULT_BUDGET_S, f"{elapsed:.1f} s"
+    print(f"\nkill -9: message on the page after {elapsed:.2f} s")
     assert final.answer.startswith(shown)
     client.predict(api_name="/new_chat")  # the supervisor has started a new Celery process by now
     assert "5 tokens" in last_answer(paced(client, "Again.", 5).result(timeout=60)[0]).footer
@@ -118,6 +120,7 @@ def test_redis_stopped_mid_stream_says_unavailable_and_everything_recovers_after
     elapsed, final = until_done(job, shown)
     assert "The service is unavailable right now (queue unreachable). Your conversation is kept" in final.footer
     assert elapsed <= FAULT_BUDGET_S, f"{elapsed:.1f} s"
+    print(f"\nredis killed: message on the page after {elapsed:.2f} s")
     assert final.answer.startswith(shown)
 
     procs["redis"] = redis_server.start(s, log_path=s.var_dir / "redis.log")
