@@ -76,10 +76,12 @@ def build_battle(service: ChatService, page: Page) -> None:
 
     def voter(outcome: Outcome):
         async def vote(b: Battle) -> dict:
-            if b.sides is None or not all(s.turns and s.turns[-1].answer for s in b.sessions):
-                return {info: "Ask something and let both answers arrive before voting."}
-            if b.vote is not None or any(s.running for s in b.sessions):
-                return {info: reveal(b) if b.vote else "Wait for both answers to finish, then vote."}
+            if b.vote is not None:
+                return {info: reveal(b)}
+            if b.sides is None or not all(s.turns and s.turns[-1].job_id for s in b.sessions):
+                return {info: "Ask something and let both models answer before voting."}
+            if any(s.running for s in b.sessions):
+                return {info: "Wait for both answers to finish, then vote."}
             records = [s.record(c.name) for s, c in zip(b.sessions, b.sides, strict=True)]
             battle_id = await service.share(Snapshot(kind="battle", sides=records, vote=outcome))
             await service.client.votes.add(Vote(battle=battle_id, a=b.sides[0].name, b=b.sides[1].name,
