@@ -7,7 +7,7 @@ import contextlib
 import hashlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import redis.exceptions
@@ -18,11 +18,13 @@ from worker.jobs import (
     REJECTED,
     BackendUnavailable,
     Error,
+    Event,
     JobClient,
     RioError,
     ServiceUnavailable,
     Snapshot,
     check_message,
+    error_event,
 )
 
 log = logging.getLogger(__name__)
@@ -58,10 +60,8 @@ class ChatService:
         check_message(text, [Path(f).stat().st_size for f in files], self.client.settings)
         turn = Turn(user_text=text.strip())
         for path in files:
-            try:
+            with redis_down_is_unavailable():
                 ref, clean = await self.client.images.put(Path(path).read_bytes())
-            except REDIS_DOWN as exc:
-                raise ServiceUnavailable(UNAVAILABLE.message) from exc
             shown = self.upload_dir / f"{hashlib.sha256(clean).hexdigest()}.png"
             shown.write_bytes(clean)
             turn.image_refs.append(ref)
@@ -80,36 +80,24 @@ class ChatService:
             spec = await self.client.submit(spec)
         except RioError as exc:
             REJECTED.labels(exc.code).inc()
-            turn.apply(Error(code=exc.code, message=exc.message, retryable=exc.retryable))
+            turn.apply(error_event(exc))
             yield None
             return
         turn.job_id = spec.id
         yield None
-        last = 0.0
-        FOLLOWING[0] += 1
-        try:
-            with ACTIVE.track_inprogress():
-                async for event in self.client.events(spec.id, queue=(spec.model, spec.ticket)):
-                    turn.apply(event)
-                    now = time.monotonic()
-                    if now - last >= render_every_s() or event.type in ("queued", "started", "done", "error"):
-                        last = now
-                        yield None
-        finally:
-            FOLLOWING[0] -= 1
+        async for _ in fold(turn, self.client.events(spec.id, queue=(spec.model, spec.ticket))):
+            yield None
 
     async def run_sides(self, sides: list[tuple[ChatSession, Params]], client_id: str) -> AsyncIterator[None]:
         """Run each side's last turn at once, within the client's limits; yields on a render cadence.
         A side that fails ends alone."""
         try:
-            try:
+            with redis_down_is_unavailable():
                 slots = await self.client.admission.admit(client_id, len(sides))
-            except REDIS_DOWN as exc:
-                raise ServiceUnavailable(UNAVAILABLE.message) from exc
         except RioError as exc:
             REJECTED.labels(exc.code).inc()
             for session, _ in sides:
-                fail(session.turns[-1], Error(code=exc.code, message=exc.message, retryable=exc.retryable))
+                fail(session.turns[-1], error_event(exc))
             yield None
             return
         try:
@@ -131,12 +119,8 @@ class ChatService:
         fresh = turn.retry()
         fresh.job_id = turn.job_id
         session.turns[-1] = fresh
-        last = 0.0
-        async for event in self.client.events(fresh.job_id):
-            fresh.apply(event)
-            if time.monotonic() - last >= render_every_s() or event.type in ("done", "error"):
-                last = time.monotonic()
-                yield None
+        async for _ in fold(fresh, self.client.events(fresh.job_id)):
+            yield None
 
     async def share(self, snapshot: Snapshot) -> str:
         return await self.client.shares.put(snapshot)
@@ -193,6 +177,32 @@ async def together(streams: list[tuple[ChatSession, AsyncIterator[None]]]) -> As
     finally:
         for task in tasks:
             task.cancel()
+
+
+async def fold(turn: Turn, events: AsyncIterator[Event]) -> AsyncIterator[None]:
+    """Apply a job's events to its turn; yields when the page should re-render (on the cadence, and
+    at once for a change of state)."""
+    last = 0.0
+    FOLLOWING[0] += 1
+    try:
+        with ACTIVE.track_inprogress():
+            async for event in events:
+                turn.apply(event)
+                now = time.monotonic()
+                if now - last >= render_every_s() or event.type in ("queued", "started", "done", "error"):
+                    last = now
+                    yield None
+    finally:
+        FOLLOWING[0] -= 1
+
+
+@contextlib.contextmanager
+def redis_down_is_unavailable() -> Iterator[None]:
+    """Redis unreachable before a job exists: the page's plain "service unavailable"."""
+    try:
+        yield
+    except REDIS_DOWN as exc:
+        raise ServiceUnavailable(UNAVAILABLE.message) from exc
 
 
 def fail(turn: Turn, error: Error) -> None:

@@ -11,10 +11,12 @@ from worker.jobs import (
     Event,
     ImagePart,
     JobSpec,
+    Outcome,
     Reasoning,
     Sampling,
     Settings,
     SideRecord,
+    Snapshot,
     Stats,
     TextPart,
     TurnRecord,
@@ -177,3 +179,10 @@ class ChatSession:
         fields = {"model": params.model, "messages": messages, "client": client[:128],
                   "sampling": params.sampling_fields(), "reasoning": params.reasoning_fields()}  # fmt: skip
         return job_spec(fields, settings)
+
+
+def snapshot_of(kind: Literal["chat", "compare", "battle"], sessions: list[ChatSession], labels: list[str],
+                vote: Outcome | None = None) -> Snapshot:  # fmt: skip
+    """The sessions as one immutable record (share links, battles, the browser's resume state)."""
+    sides = [s.record(label) for s, label in zip(sessions, labels, strict=True)]
+    return Snapshot(kind=kind, sides=sides, vote=vote)

@@ -10,9 +10,9 @@ import gradio as gr
 from demo.battle import TABLE_HEADERS, Contender, contenders, draw, leaderboard, table
 from demo.chat import ChatService
 from demo.render import chat_messages
-from demo.session import ChatSession
+from demo.session import ChatSession, snapshot_of
 from demo.widgets import Page, chat_pane, client_id, pair, params, prompt_box, rejected_turn
-from worker.jobs import Outcome, RioError, Snapshot, Vote
+from worker.jobs import Outcome, RioError, Vote
 
 VOTES: dict[Outcome, str] = {"a": "👈 A is better", "b": "👉 B is better", "tie": "🤝 Tie", "both_bad": "👎 Both bad"}
 HIDDEN = "Two models were drawn at random; their names are shown after you vote."
@@ -82,8 +82,7 @@ def build_battle(service: ChatService, page: Page) -> None:
                 return {info: "Ask something and let both models answer before voting."}
             if any(s.running for s in b.sessions):
                 return {info: "Wait for both answers to finish, then vote."}
-            records = [s.record(c.name) for s, c in zip(b.sessions, b.sides, strict=True)]
-            battle_id = await service.share(Snapshot(kind="battle", sides=records, vote=outcome))
+            battle_id = await service.share(snapshot_of("battle", b.sessions, [c.name for c in b.sides], outcome))
             await service.client.votes.add(Vote(battle=battle_id, a=b.sides[0].name, b=b.sides[1].name,
                                                 outcome=outcome))  # fmt: skip
             b.vote = outcome

@@ -9,9 +9,9 @@ import gradio as gr
 
 from demo.chat import ChatService
 from demo.render import chat_messages
-from demo.session import ChatSession
-from demo.widgets import Page, client_id, params, prompt_box, rejected_turn, resume_state, share_link
-from worker.jobs import RioError, Snapshot
+from demo.session import ChatSession, snapshot_of
+from demo.widgets import Page, client_id, params, prompt_box, rejected_turn, resume_state, share_reply
+from worker.jobs import RioError
 
 RANDOM_NOTE = "⚠️ **{label}** has random weights: its answers are meaningless random text, shown to test the pipeline."
 
@@ -87,11 +87,8 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
             return {link: gr.Textbox(value="Nothing to share yet: ask something first.", visible=True)}
         if state.running:
             return {link: gr.Textbox(value="Wait for the answer to finish (or Stop it), then share.", visible=True)}
-        try:
-            share_id = await service.share(Snapshot(kind="chat", sides=[state.record(page.label(state.params.model))]))
-        except RioError as exc:
-            return {link: gr.Textbox(value=exc.message, visible=True)}
-        return {link: gr.Textbox(value=share_link(request, page.public_url, share_id), visible=True)}
+        snapshot = snapshot_of("chat", [state], [page.label(state.params.model)])
+        return {link: gr.Textbox(value=await share_reply(service, page, request, snapshot), visible=True)}
 
     async def pick_model(key: str) -> dict:
         note = "\n\n".join(t for t in (banner_text(page, key), await service.down_note(key)) if t)

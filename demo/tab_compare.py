@@ -8,9 +8,19 @@ import gradio as gr
 
 from demo.chat import ChatService
 from demo.render import chat_messages, diff_summary, side_label
-from demo.session import ChatSession, Params
-from demo.widgets import Page, chat_pane, client_id, pair, params, prompt_box, rejected_turn, resume_state, share_link
-from worker.jobs import RioError, Snapshot
+from demo.session import ChatSession, Params, snapshot_of
+from demo.widgets import (
+    Page,
+    chat_pane,
+    client_id,
+    pair,
+    params,
+    prompt_box,
+    rejected_turn,
+    resume_state,
+    share_reply,
+)
+from worker.jobs import RioError
 
 PRESETS = ("Two models", "SwiReasoning on vs off")
 MODES = ["swireasoning", "thinking", "off"]
@@ -126,13 +136,8 @@ def build_compare(service: ChatService, page: Page) -> CompareTab:
             return {link: gr.Textbox(value="Nothing to share yet: compare something first.", visible=True)}
         if any(s.running for s in state):
             return {link: gr.Textbox(value="Wait for both answers to finish (or Stop them), then share.", visible=True)}
-        names = labels(page, [s.params for s in state if s.params])
-        sides = [s.record(name) for s, name in zip(state, names, strict=True)]
-        try:
-            share_id = await service.share(Snapshot(kind="compare", sides=sides))
-        except RioError as exc:
-            return {link: gr.Textbox(value=exc.message, visible=True)}
-        return {link: gr.Textbox(value=share_link(request, page.public_url, share_id), visible=True)}
+        snapshot = snapshot_of("compare", state, labels(page, [s.params for s in state if s.params]))
+        return {link: gr.Textbox(value=await share_reply(service, page, request, snapshot), visible=True)}
 
     def apply_preset(name: str, ma: str):
         if name == PRESETS[1]:

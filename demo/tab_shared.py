@@ -16,7 +16,6 @@ from worker.jobs import RioError, Snapshot
 
 @dataclass
 class SharedTab:
-    tab: gr.Tab
     snapshot: gr.State
     share_id: gr.Textbox
     view: list  # the components `show` fills, in order
@@ -32,7 +31,7 @@ def describe(s: Snapshot) -> str:
 
 
 def build_shared(service: ChatService) -> SharedTab:
-    with gr.Tab("Shared", id="shared") as tab:
+    with gr.Tab("Shared", id="shared"):
         snapshot = gr.State(None)
         share_id = gr.Textbox(label="Open a shared conversation", placeholder="paste its link or id, then Enter",
                               elem_id="share-id")  # fmt: skip
@@ -48,7 +47,7 @@ def build_shared(service: ChatService) -> SharedTab:
         return await show_snapshot(service, raw_id)
 
     share_id.submit(show, [share_id], view, api_name="open_share")
-    return SharedTab(tab, snapshot, share_id, view, resume)
+    return SharedTab(snapshot, share_id, view, resume)
 
 
 async def show_snapshot(service: ChatService, raw_id: str) -> list:

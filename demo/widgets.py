@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import gradio as gr
 
-from demo.session import ChatSession, Params, Turn, parse_params
+from demo.chat import ChatService
+from demo.session import ChatSession, Params, Turn, parse_params, snapshot_of
 from worker.jobs import Error, ModelEntry, RioError, Snapshot
 
 KNOB_NAMES = ("temperature", "top_p", "top_k", "max_tokens", "seed", "max_switch_count", "alpha0", "window")
@@ -105,7 +106,15 @@ class Page:
         return e.label if e else model
 
 
-def resume_state(kind: str, sessions: list[ChatSession], labels: list[str]) -> dict:
+def resume_state(kind: Literal["chat", "compare"], sessions: list[ChatSession], labels: list[str]) -> dict:
     """What the browser keeps while jobs run, so a reload can replay and follow them."""
-    sides = [s.record(label) for s, label in zip(sessions, labels, strict=True)]
-    return {"kind": kind, "snapshot": Snapshot(kind=kind, sides=sides).model_dump(mode="json")}
+    return {"kind": kind, "snapshot": snapshot_of(kind, sessions, labels).model_dump(mode="json")}
+
+
+async def share_reply(service: ChatService, page: Page, request: gr.Request | None, snapshot: Snapshot) -> str:
+    """The share link for a finished conversation, or why it cannot be shared."""
+    try:
+        share_id = await service.share(snapshot)
+    except RioError as exc:
+        return exc.message
+    return share_link(request, page.public_url, share_id)

@@ -15,8 +15,9 @@ from gradio_client import Client
 
 from demo.widgets import client_id
 from tests.helpers import chat, last_answer, value
-from worker.admission import Admission, QueueFull, job_ended, job_started, wait_estimate
+from worker.admission import Admission, job_ended, job_started, wait_estimate
 from worker.devstack import free_port, start_web, stop
+from worker.errors import QueueFull
 from worker.jobs import ChatMessage, JobClient, JobSpec, Sampling
 
 STRICT_METRICS_PORT = free_port()

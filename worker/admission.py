@@ -17,7 +17,7 @@ import time
 import uuid
 from typing import Any
 
-from worker.errors import RioError
+from worker.errors import QueueFull, RateLimited
 from worker.settings import Settings
 
 RECENT_JOBS = 100
@@ -45,16 +45,6 @@ for i = 5, #ARGV do redis.call('ZADD', KEYS[2], ARGV[4], ARGV[i]) end
 redis.call('EXPIRE', KEYS[2], math.ceil(tonumber(ARGV[4]) - now) + 1)
 return {0, 0}
 """
-
-
-class RateLimited(RioError):
-    code = "rate_limited"
-    retryable = True
-
-
-class QueueFull(RioError):
-    code = "queue_full"
-    retryable = True
 
 
 def served_key(model: str) -> str:

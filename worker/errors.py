@@ -10,7 +10,10 @@
     │   ├── BackendTimeout        no answer in time: retry later
     │   └── BackendProtocolError  it answered with something we cannot read
     ├── WorkerLost                the worker running the job stopped (no heartbeat, redelivery)
-    └── ServiceUnavailable        Redis / the queue is unreachable from the web
+    ├── ServiceUnavailable        Redis / the queue is unreachable from the web
+    ├── RateLimited               this client is over its requests per minute or running jobs
+    ├── QueueFull                 too many jobs already wait for this model
+    └── ShareNotFound             a share id that is malformed or unknown
 
 Errors cross process boundaries only as `worker.jobs.ErrorEvent` (code, message, retryable).
 """
@@ -71,3 +74,17 @@ class WorkerLost(RioError):
 class ServiceUnavailable(RioError):
     code = "service_unavailable"
     retryable = True
+
+
+class RateLimited(RioError):
+    code = "rate_limited"
+    retryable = True
+
+
+class QueueFull(RioError):
+    code = "queue_full"
+    retryable = True
+
+
+class ShareNotFound(RioError):
+    code = "share_not_found"

@@ -25,8 +25,16 @@ import redis
 import redis.asyncio as aioredis
 from pydantic import BaseModel, ConfigDict
 
-from worker.admission import Admission, QueueFull, RateLimited  # noqa: F401  (re-exported for demo/)
-from worker.errors import BackendUnavailable, InputError, RioError, ServiceUnavailable  # noqa: F401  (re-exported for demo/)
+from worker.admission import Admission
+from worker.errors import (  # noqa: F401  (re-exported for demo/)
+    BackendUnavailable,
+    InputError,
+    QueueFull,
+    RateLimited,
+    RioError,
+    ServiceUnavailable,
+    ShareNotFound,
+)
 from worker.images import ImageStore
 from worker.metrics import ACTIVE, REJECTED  # noqa: F401  (re-exported for demo/)
 from worker.metrics import serve as serve_metrics  # noqa: F401
@@ -48,11 +56,11 @@ from worker.protocol import (  # noqa: F401  (re-exported: demo/ imports the pro
     Stats,
     Switch,
     TextPart,
+    error_event,
     parse_event,
 )
 from worker.records import (  # noqa: F401  (re-exported for demo/)
     Outcome,
-    ShareNotFound,
     ShareStore,
     SideRecord,
     Snapshot,

@@ -15,16 +15,12 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
-from worker.errors import RioError
+from worker.errors import RioError, ShareNotFound
 from worker.images import IMAGE_TTL_S
 from worker.protocol import Error, FinishReason, Message_, Reasoning, Sampling, Stats
 
 SHARE_ID = re.compile(r"^[A-Za-z0-9_-]{24}$")  # 18 random bytes, base64url: 144 bits
 Outcome = Literal["a", "b", "tie", "both_bad"]
-
-
-class ShareNotFound(RioError):
-    code = "share_not_found"
 
 
 class TurnRecord(Message_):
