@@ -32,12 +32,11 @@ $(STAMP):
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-# The real sglang package, for wire-format and config tests only; the main environment never sees it.
+# The real sglang package, for its wire format, configs, hook targets and radix cache; the main environment never sees it.
 $(SGLANG_STAMP):
 	test -x $(SGLANG_VENV)/bin/python || $(PYTHON) -m venv $(SGLANG_VENV)
 	$(SGLANG_VENV)/bin/pip install -q torch==2.13.0
-	$(SGLANG_VENV)/bin/pip install -q --no-deps -c constraints-sglang.txt sglang
-	$(SGLANG_VENV)/bin/pip install -q -c constraints-sglang.txt $$(grep -vE '^(#|torch|sglang)' constraints-sglang.txt | cut -d= -f1)
+	$(SGLANG_VENV)/bin/pip install -q --no-deps $$(grep -vE '^(#|torch==)' constraints-sglang.txt)
 	rm -f $(SGLANG_VENV)/.installed-*
 	touch $@
 

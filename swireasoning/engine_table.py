@@ -28,6 +28,17 @@ class RowOutcome:
     ids: Tensor  # the ids to emit (forced ones; EOS where the answer budget ran out)
     directive: Directive  # mixtures for rows whose next input is not a token
 
+    def step_info(self, batch_size: int) -> list[list[int] | None]:
+        """Per engine row, [latent, switched_to (0 none, 1 explicit, 2 latent), switch count] for
+        SwiReasoning rows and None for the others: one token's entry in the response's meta info."""
+        d = self.directive
+        switched = d.to_explicit.long() + 2 * d.to_latent.long()
+        values = torch.stack([d.latent.long(), switched, d.switch_count.long()], dim=1).tolist()  # one sync
+        info: list[list[int] | None] = [None] * batch_size
+        for position, value in zip(self.positions, values, strict=True):
+            info[position] = value
+        return info
+
 
 @dataclass
 class SwiRTable:

@@ -16,11 +16,21 @@ Hooks (`HOOKS`; tests resolve each target and its parameters in the installed sg
 - AROUND release_kv_cache: a request that was fed a mixture inserts nothing past its prompt (already
   checkpointed after prefill), so no later request can reuse latent KV or a Mamba state computed
   from it. Its slot is freed.
+In the HTTP (tokenizer-manager) process, for the per-token `[latent, switched_to, count]` entries the
+sample hook ships through SGLang's `customized_info` channel (swireasoning/progress.py):
+- AROUND TokenizerManager.update_request_meta_info: other requests of a mixed batch get no entries
+  (their meta info stays as SGLang makes it); a streaming SwiReasoning request's fold sees each update.
+- AROUND OpenAIServingChat._generate_chat_stream: a SwiReasoning stream gets `{"swireasoning": ...}`
+  chunks (SwiRProgress) before text whose tokens switched mode, and the totals before `[DONE]`.
+- AFTER OpenAIServingChat._build_chat_response: a non-streaming response's `metadata.swireasoning`.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import torch
@@ -28,6 +38,7 @@ import torch
 from swireasoning.engine_table import RowOutcome, SwiRTable
 from swireasoning.hf import swir_config
 from swireasoning.mixture import blend, mixture_shard
+from swireasoning.progress import CHUNK_KEY, STEP_KEY, ProgressFold
 
 log = logging.getLogger(__name__)
 PARAMS_KEY = "swireasoning"
@@ -42,6 +53,12 @@ HOOKS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("sglang.srt.model_executor.runner.decode_cuda_graph_runner.DecodeCudaGraphRunner.can_run_graph", "around",
      ("self", "forward_batch")),
     ("sglang.srt.mem_cache.common.release_kv_cache", "around", ("req", "tree_cache")),
+    ("sglang.srt.managers.tokenizer_manager.TokenizerManager.update_request_meta_info", "around",
+     ("self", "meta_info", "state", "customized_info", "index")),
+    ("sglang.srt.entrypoints.openai.serving_chat.OpenAIServingChat._generate_chat_stream", "around",
+     ("self", "adapted_request", "request", "raw_request")),
+    ("sglang.srt.entrypoints.openai.serving_chat.OpenAIServingChat._build_chat_response", "after",
+     ("self", "request", "ret", "created")),
 )  # fmt: skip
 
 
@@ -53,9 +70,14 @@ class Runtime:
         self.table: SwiRTable | None = None
         self.pending: dict[str, torch.Tensor] = {}  # rid -> next input embedding [d]
         self.mixture_top_k: dict[str, int | None] = {}
+        self.folds: dict[int, ProgressFold] = {}  # HTTP process: id(GenerateReqInput) -> its stream's fold
 
 
 RUNTIME = Runtime()
+
+
+def wants_swireasoning(custom_params: Any) -> bool:
+    return isinstance(custom_params, dict) and isinstance(custom_params.get(PARAMS_KEY), dict)
 
 
 def on_scheduler_init(result: Any, scheduler: Any, *args: Any, **kwargs: Any) -> None:
@@ -67,9 +89,10 @@ def on_scheduler_init(result: Any, scheduler: Any, *args: Any, **kwargs: Any) ->
 
 
 def on_new_request(req: Any, scheduler: Any, *args: Any, **kwargs: Any) -> None:
-    params = (getattr(req.sampling_params, "custom_params", None) or {}).get(PARAMS_KEY)
-    if not isinstance(params, dict):
+    custom: dict[str, Any] = getattr(req.sampling_params, "custom_params", None) or {}
+    if not wants_swireasoning(custom):
         return
+    params = custom[PARAMS_KEY]
     if RUNTIME.table is None:
         tok = scheduler.tokenizer
         cfg = swir_config(tok, (int(tok.eos_token_id),))
@@ -90,6 +113,8 @@ def around_sample(original: Any, runner: Any, logits_output: Any, forward_batch:
     if outcome is not None:
         next_ids[outcome.positions] = outcome.ids.to(next_ids.dtype)
         stash_mixtures(runner.model.get_input_embeddings(), outcome)
+        info = logits_output.customized_info or {}
+        logits_output.customized_info = {**info, STEP_KEY: outcome.step_info(len(rids))}
     return next_ids
 
 
@@ -152,7 +177,56 @@ def around_release(original: Any, req: Any, tree_cache: Any, *a: Any, **kw: Any)
         RUNTIME.mixture_top_k.pop(req.rid, None)
 
 
-FUNCTIONS = (on_scheduler_init, on_new_request, around_sample, around_forward, around_can_run_graph, around_release)
+def around_meta_info(original: Any, manager: Any, meta_info: dict, state: Any, customized_info: dict,
+                     index: int, *a: Any, **kw: Any) -> Any:  # fmt: skip
+    steps = customized_info.get(STEP_KEY)
+    if steps is not None and all(entry is None for entry in steps[index]):
+        customized_info = {k: v for k, v in customized_info.items() if k != STEP_KEY}
+    result = original(manager, meta_info, state, customized_info, index, *a, **kw)
+    fold = RUNTIME.folds.get(id(state.obj))
+    if fold is not None and STEP_KEY in meta_info:
+        fold.see(meta_info[STEP_KEY])
+    return result
+
+
+def around_chat_stream(original: Any, serving: Any, adapted_request: Any, request: Any, raw_request: Any,
+                       *a: Any, **kw: Any) -> Any:  # fmt: skip
+    chunks = original(serving, adapted_request, request, raw_request, *a, **kw)
+    if not wants_swireasoning(getattr(request, "custom_params", None)):
+        return chunks
+    return with_progress(chunks, adapted_request, request.model)
+
+
+async def with_progress(chunks: AsyncIterator[str], adapted_request: Any, model: str) -> AsyncIterator[str]:
+    """The stream, with a progress chunk before text whose tokens switched mode and one before [DONE]."""
+    fold = RUNTIME.folds[id(adapted_request)] = ProgressFold()
+    try:
+        async for chunk in chunks:
+            final = chunk.startswith("data: [DONE]")
+            progress = fold.take() if final and fold.tokens else fold.changed()
+            if progress is not None:
+                body = {"id": str(adapted_request.rid), "object": "chat.completion.chunk", "created": int(time.time()),
+                        "model": model, "choices": [], CHUNK_KEY: progress.model_dump()}  # fmt: skip
+                yield f"data: {json.dumps(body)}\n\n"
+            yield chunk
+    finally:
+        RUNTIME.folds.pop(id(adapted_request), None)
+
+
+def after_chat_response(response: Any, serving: Any, request: Any, ret: list, *a: Any, **kw: Any) -> Any:
+    steps = ret[0].get("meta_info", {}).get(STEP_KEY) if ret else None
+    if steps is None or not hasattr(response, "metadata"):
+        return response
+    fold = ProgressFold()
+    fold.see(steps)
+    response.metadata = {**(response.metadata or {}), CHUNK_KEY: fold.take().model_dump()}
+    return response
+
+
+FUNCTIONS = (
+    on_scheduler_init, on_new_request, around_sample, around_forward, around_can_run_graph, around_release,
+    around_meta_info, around_chat_stream, after_chat_response,
+)  # fmt: skip
 
 
 def register() -> None:

@@ -1,7 +1,12 @@
 """The SwiReasoning plugin for SGLang: what can be proven without a GPU.
 
-- Its hook targets resolve, with the parameters it relies on, in the installed sglang 0.5.23, and
-  register on SGLang's real HookRegistry (tests/sglang_check_hooks.py, in `.venv-sglang`).
+- Its hook targets import, with the parameters it relies on, from the installed sglang 0.5.23, and
+  SGLang's real HookRegistry registers and wraps them (tests/sglang_check_hooks.py, in `.venv-sglang`).
+- On SGLang's real hybrid radix cache (FULL + MAMBA, extra_buffer, page 64) a request that ran latent
+  steps inserts only its prompt, a plain one its output too, a repeat of the prompt hits, and no KV or
+  Mamba slot leaks (tests/sglang_check_radix.py).
+- Switch counts travel through SGLang's real chat stream (and non-streaming response) with the hooks
+  applied, and the demo's SGLang backend reads them back (tests/sglang_check_stream.py).
 - Its per-step decisions come from the same controller as the local engine's, even when requests
   join a batch at different times and sit in arbitrary slots (`SwiRTable`).
 - It is registered under the entry-point group SGLang scans.
@@ -10,29 +15,78 @@ Mixtures per vocabulary shard summed over ranks equal the full one: tests/test_s
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import time
 import tomllib
 
+import pytest
 import torch
 
 from swireasoning.controller import SwiRController
 from swireasoning.engine_table import SwiRTable
+from swireasoning.progress import TO
+from swireasoning.sglang_plugin import HOOKS
 from tests.conftest import SGLANG_PYTHON
 from tests.test_swireasoning_rules import EOS, cfg
+from worker.backends.sglang import _Stream
 from worker.devstack import ROOT
+from worker.protocol import ReasoningDelta, Stats, Switch
 
 
-def run_check() -> subprocess.CompletedProcess:
+def run_check(script: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([str(SGLANG_PYTHON), "tests/sglang_check_hooks.py"], cwd=ROOT, env=env,
+    return subprocess.run([str(SGLANG_PYTHON), f"tests/{script}"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)  # fmt: skip
 
 
 def test_every_hook_target_resolves_in_sglang_0_5_23():
-    out = run_check()
-    assert out.returncode == 0, out.stdout + out.stderr
-    assert "all 6 ok" in out.stdout
+    out = run_check("sglang_check_hooks.py")
+    assert out.returncode == 0, out.stdout + out.stderr[-3000:]
+    assert f"all {len(HOOKS)} ok" in out.stdout
+
+
+def test_latent_requests_insert_only_their_prompt_in_sglangs_radix_cache():
+    out = run_check("sglang_check_radix.py")
+    assert out.returncode == 0 and "radix ok" in out.stdout, out.stdout + out.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def streamed() -> dict:
+    out = run_check("sglang_check_stream.py")
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout)
+
+
+def read(chunks: list[str]) -> list:
+    """The demo's SGLang backend reading SSE data lines, as it does off the wire."""
+    stream, events = _Stream(time.perf_counter()), []
+    for chunk in chunks:
+        data = chunk.removeprefix("data: ").strip()
+        events += list(stream.on_done() if data == "[DONE]" else stream.on_data(data, "Rio 3.5"))
+    return events
+
+
+def test_switch_counts_reach_the_demo_through_sglangs_chat_stream(streamed):
+    entries, totals = streamed["entries"], streamed["totals"]
+    events = read(streamed["swireasoning"])
+    switches = [(e.to, e.step, e.count) for e in events if isinstance(e, Switch)]
+    assert switches == [(TO[s], i, c) for i, (_, s, c) in enumerate(entries) if s]
+    assert len(switches) >= 4  # the table really switched, both ways
+    stats = next(e for e in events if isinstance(e, Stats))
+    assert (stats.switches, stats.latent_steps) == (totals["switch_count"], totals["latent_tokens"])
+    reasoning = [e for e in events if isinstance(e, ReasoningDelta)]
+    assert [e.delta for e in reasoning] == [f"w{i} " for i in range(len(reasoning))]
+    assert [e.latent for e in reasoning] == [bool(entries[i][0]) for i in range(len(reasoning))]
+    assert streamed["metadata"]["swireasoning"]["switch_count"] == totals["switch_count"]  # non-streaming
+    assert streamed["swir_meta_has_steps"] and streamed["folds_left"] == 0
+
+
+def test_requests_without_swireasoning_stream_exactly_as_sglang_does(streamed):
+    assert streamed["plain_same_as_unhooked"]
+    assert not any("swireasoning" in key for key in streamed["plain_meta_keys"])
+    assert not any(isinstance(e, Switch) for e in read(streamed["plain"]))
 
 
 def test_the_plugin_is_an_sglang_entry_point():

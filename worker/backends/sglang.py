@@ -19,9 +19,10 @@ import httpx
 from httpx_sse import SSEError, connect_sse
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from swireasoning.progress import SwiRProgress
 from worker.backends.base import JobContext
 from worker.errors import BackendError, BackendProtocolError, BackendTimeout, BackendUnavailable, RioError
-from worker.protocol import AnswerDelta, Done, Event, FinishReason, JobSpec, ReasoningDelta, Started, Stats
+from worker.protocol import AnswerDelta, Done, Event, FinishReason, JobSpec, ReasoningDelta, Started, Stats, Switch
 
 log = logging.getLogger(__name__)
 RETRY_BACKOFF_S = (0.25, 0.5, 1.0)
@@ -54,10 +55,11 @@ class Usage(_Loose):
 
 
 class StreamChunk(_Loose):
-    """The parts of SGLang's `ChatCompletionStreamResponse` we use."""
+    """The parts of SGLang's `ChatCompletionStreamResponse` we use, and the SwiReasoning plugin's progress."""
 
     choices: list[Choice] = []
     usage: Usage | None = None
+    swireasoning: SwiRProgress | None = None
 
 
 def content_parts(job: JobSpec, ctx: JobContext) -> list[dict[str, Any]]:
@@ -193,6 +195,7 @@ class _Stream:
         self.finished = False
         self.finish: FinishReason = "stop"
         self.usage = Usage()
+        self.swir = SwiRProgress(tokens=0, latent_tokens=0, latent=False, switch_count=0)
 
     def run(self, http: httpx.Client, url: str, body: dict[str, Any], label: str) -> Iterator[Event]:
         try:
@@ -203,9 +206,9 @@ class _Stream:
                 for sse in source.iter_sse():
                     if sse.data == "[DONE]":
                         self.finished = True
-                        yield from self._end()
+                        yield from self.on_done()
                         return
-                    yield from self._chunk(sse.data, label)
+                    yield from self.on_data(sse.data, label)
         except httpx.ConnectError as exc:
             raise BackendUnavailable(f"{label} is unreachable right now. Please retry shortly.") from exc
         except httpx.TimeoutException as exc:
@@ -214,7 +217,7 @@ class _Stream:
             raise BackendError(f"{label} closed the connection mid-answer. Please retry.") from exc
         raise BackendError(f"{label} ended the answer before it was complete. Please retry.")
 
-    def _chunk(self, data: str, label: str) -> Iterator[Event]:
+    def on_data(self, data: str, label: str) -> Iterator[Event]:
         try:
             if data.startswith('{"error"'):
                 raise BackendError(f"{label} reported an error while answering. Please retry.", retryable=True)
@@ -223,18 +226,22 @@ class _Stream:
             raise BackendProtocolError(f"{label} sent a response we could not read.") from exc
         if chunk.usage is not None:
             self.usage = chunk.usage
+        if chunk.swireasoning is not None:
+            self.swir = chunk.swireasoning
+            for mark in chunk.swireasoning.switches:
+                yield Switch(to=mark.to, step=mark.step, count=mark.count)
         for choice in chunk.choices:
             d = choice.delta
             if (d.reasoning_content or d.content) and self.first_token_at is None:
                 self.first_token_at = time.perf_counter()
             if d.reasoning_content:
-                yield ReasoningDelta(delta=d.reasoning_content)
+                yield ReasoningDelta(delta=d.reasoning_content, latent=self.swir.latent)
             if d.content:
                 yield AnswerDelta(delta=d.content)
             if choice.finish_reason in ("length", "abort"):
                 self.finish = "length" if choice.finish_reason == "length" else "cancelled"
 
-    def _end(self) -> Iterator[Event]:
+    def on_done(self) -> Iterator[Event]:
         u, start = self.usage, self.first_token_at or self.t0
         decode_s = time.perf_counter() - start
         yield Stats(
@@ -242,6 +249,8 @@ class _Stream:
             cached_tokens=u.prompt_tokens_details.cached_tokens if u.prompt_tokens_details else 0,
             completion_tokens=u.completion_tokens,
             reasoning_tokens=u.reasoning_tokens or 0,
+            latent_steps=self.swir.latent_tokens,
+            switches=self.swir.switch_count,
             ttft_ms=(start - self.t0) * 1000,
             tokens_per_s=(u.completion_tokens - 1) / decode_s if u.completion_tokens > 1 and decode_s > 0 else 0.0,
         )
