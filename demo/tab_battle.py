@@ -69,8 +69,9 @@ def build_battle(service: ChatService, page: Page) -> None:
             s.turns.append(turn.retry())
         yield {textbox: gr.MultimodalTextbox(value=None, interactive=False), state: b}
         who = client_id(request, page.trusted_proxies)
+        held = {textbox: None, info: HIDDEN}  # see widgets.HELD_VALUES
         async for _ in service.run_sides(list(zip(b.sessions, sides, strict=True)), who):
-            yield {pane_a: chat_messages(b.sessions[0]), pane_b: chat_messages(b.sessions[1])}
+            yield {**held, pane_a: chat_messages(b.sessions[0]), pane_b: chat_messages(b.sessions[1])}
         yield {pane_a: chat_messages(b.sessions[0]), pane_b: chat_messages(b.sessions[1]), state: b, info: HIDDEN,
                textbox: gr.MultimodalTextbox(interactive=True)}  # fmt: skip
 

@@ -70,12 +70,11 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
         state.turns.append(turn)
         yield {chatbot: chat_messages(state), textbox: gr.MultimodalTextbox(value=None, interactive=False),
                stop: gr.Button(visible=True), session: state}  # fmt: skip
-        recorded = False
+        held: dict = {textbox: None, stop: "Stop", page.resume: None}  # see widgets.HELD_VALUES
         async for _ in service.run_sides([(state, p)], client_id(request, page.trusted_proxies)):
-            update = {chatbot: chat_messages(state), session: state}
-            if not recorded and turn.job_id:
-                recorded, update[page.resume] = True, resume_state("chat", [state], [page.label(p.model)])
-            yield update
+            if held[page.resume] is None and turn.job_id:
+                held[page.resume] = resume_state("chat", [state], [page.label(p.model)])
+            yield {**held, chatbot: chat_messages(state), session: state}
         yield {chatbot: chat_messages(state), textbox: gr.MultimodalTextbox(interactive=True),
                stop: gr.Button(visible=False), session: state, page.resume: None}  # fmt: skip
 

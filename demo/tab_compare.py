@@ -46,12 +46,13 @@ def summary_of(page: Page, sessions: list[ChatSession]) -> str:
     return diff_summary(la, sessions[0].turns[-1], lb, sessions[1].turns[-1])
 
 
-def render(page: Page, sessions: list[ChatSession]) -> list:
-    """The two panes (labelled by side) and the summary line."""
+def render(page: Page, sessions: list[ChatSession], labelled: bool = True) -> list:
+    """The two panes and the summary line; `labelled` also sets each pane's label (side, model, mode),
+    which makes it a component update (see widgets.HELD_VALUES): streaming updates leave labels alone."""
     out: list = []
     for s, side in zip(sessions, "AB", strict=True):
         label = f"{side}: {side_label(page.label(s.params.model), s.params.mode)}" if s.params else side
-        out.append(gr.Chatbot(value=chat_messages(s), label=label))
+        out.append(gr.Chatbot(value=chat_messages(s), label=label) if labelled else chat_messages(s))
     return [*out, summary_of(page, sessions)]
 
 
@@ -84,15 +85,17 @@ def build_compare(service: ChatService, page: Page) -> CompareTab:
     busy = [*outputs, textbox, sessions, page.resume]
 
     async def run(state: list[ChatSession], sides: list[Params], request: gr.Request | None):
-        recorded = False
+        relabel = [s.params for s in state] != sides
+        held: dict = {textbox: None, page.resume: None}  # see widgets.HELD_VALUES
         who = client_id(request, page.trusted_proxies)
         async for _ in service.run_sides(list(zip(state, sides, strict=True)), who):
-            update = dict(zip(outputs, render(page, state), strict=True))
-            if not recorded and all(s.params and s.turns[-1].job_id for s in state):
-                recorded, update[page.resume] = True, resume_state("compare", state, labels(page, sides))
-            yield update
-        yield {**dict(zip(outputs, render(page, state), strict=True)), sessions: state, page.resume: None,
-               textbox: gr.MultimodalTextbox(interactive=True)}  # fmt: skip
+            update = dict(zip(outputs, render(page, state, labelled=relabel), strict=True))
+            relabel = relabel and [s.params for s in state] != sides  # shown once the sides took them
+            if held[page.resume] is None and all(s.params and s.turns[-1].job_id for s in state):
+                held[page.resume] = resume_state("compare", state, labels(page, sides))
+            yield {**held, **update}
+        yield {**dict(zip(outputs, render(page, state, labelled=False), strict=True)), sessions: state,
+               page.resume: None, textbox: gr.MultimodalTextbox(interactive=True)}  # fmt: skip
 
     async def submit(message, state: list[ChatSession], ma, mo_a, mb, mo_b, temperature, top_p, top_k, max_tokens,
                      seed, switches, alpha0, window, request: gr.Request):  # fmt: skip
@@ -104,11 +107,11 @@ def build_compare(service: ChatService, page: Page) -> CompareTab:
         except RioError as exc:
             for s in state:
                 s.turns.append(rejected_turn(text, exc))
-            yield {**dict(zip(outputs, render(page, state), strict=True)), sessions: state}
+            yield {**dict(zip(outputs, render(page, state, labelled=False), strict=True)), sessions: state}
             return
         for s in state:
             s.turns.append(turn.retry())
-        yield {**dict(zip(outputs, render(page, state), strict=True)), sessions: state,
+        yield {**dict(zip(outputs, render(page, state, labelled=False), strict=True)), sessions: state,
                textbox: gr.MultimodalTextbox(value=None, interactive=False)}  # fmt: skip
         async for update in run(state, sides, request):
             yield update

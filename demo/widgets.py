@@ -11,6 +11,12 @@ from demo.chat import ChatService
 from demo.session import ChatSession, Params, Turn, parse_params, snapshot_of
 from worker.jobs import Error, ModelEntry, RioError, Snapshot
 
+# HELD_VALUES: each tick of a streaming event sends the plain value of every output that does not
+# change mid-stream (an emptied, locked textbox; the Stop label; the resume state). Gradio turns an
+# output left out of a dict into a skip update, and any update, skip included, rebuilds that
+# component's config with its JSON schema: with 64 compare sessions that was over a third of the web
+# process's CPU (py-spy), for nothing. Labels likewise change only when a turn's sides do.
+
 KNOB_NAMES = ("temperature", "top_p", "top_k", "max_tokens", "seed", "max_switch_count", "alpha0", "window")
 
 
