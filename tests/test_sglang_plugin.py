@@ -140,3 +140,11 @@ def test_a_prompt_chunk_does_not_step_the_controller():
     assert int(table.controller.step_[table.slots["a"]]) == 0
     assert table.step(["a"], torch.zeros(1, 16), torch.tensor([9]), extended_to=[100]) is not None
     assert int(table.controller.step_[table.slots["a"]]) == 1
+
+
+def test_a_progress_message_the_backend_cannot_read_does_not_end_the_answer(streamed):
+    chunks = [c.replace('"version": 1', '"version": 99') for c in streamed["swireasoning"]]
+    events = read(chunks)
+    assert not any(isinstance(e, Switch) for e in events)
+    assert "".join(e.delta for e in events if isinstance(e, ReasoningDelta)).startswith("w0 w1 ")
+    assert next(e for e in events if isinstance(e, Stats)).completion_tokens == streamed["totals"]["tokens"]

@@ -59,7 +59,7 @@ class StreamChunk(_Loose):
 
     choices: list[Choice] = []
     usage: Usage | None = None
-    swireasoning: SwiRProgress | None = None
+    swireasoning: dict[str, Any] | None = None  # a SwiRProgress; one we cannot read is skipped, not fatal
 
 
 def content_parts(job: JobSpec, ctx: JobContext) -> list[dict[str, Any]]:
@@ -227,9 +227,7 @@ class _Stream:
         if chunk.usage is not None:
             self.usage = chunk.usage
         if chunk.swireasoning is not None:
-            self.swir = chunk.swireasoning
-            for mark in chunk.swireasoning.switches:
-                yield Switch(to=mark.to, step=mark.step, count=mark.count)
+            yield from self._progress(chunk.swireasoning)
         for choice in chunk.choices:
             d = choice.delta
             if (d.reasoning_content or d.content) and self.first_token_at is None:
@@ -240,6 +238,15 @@ class _Stream:
                 yield AnswerDelta(delta=d.content)
             if choice.finish_reason in ("length", "abort"):
                 self.finish = "length" if choice.finish_reason == "length" else "cancelled"
+
+    def _progress(self, raw: dict[str, Any]) -> Iterator[Event]:
+        try:
+            self.swir = SwiRProgress.model_validate(raw)
+        except ValidationError:
+            log.warning("skipping a SwiReasoning progress message we cannot read: %.200s", raw)
+            return
+        for mark in self.swir.switches:
+            yield Switch(to=mark.to, step=mark.step, count=mark.count)
 
     def on_done(self) -> Iterator[Event]:
         u, start = self.usage, self.first_token_at or self.t0
