@@ -70,7 +70,7 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
         state.turns.append(turn)
         yield {chatbot: chat_messages(state), textbox: gr.MultimodalTextbox(value=None, interactive=False),
                stop: gr.Button(visible=True), session: state}  # fmt: skip
-        held: dict = {textbox: None, stop: "Stop", page.resume: None}  # see widgets.HELD_VALUES
+        held: dict = {textbox: None, stop: stop.value, page.resume: None}  # see widgets.HELD_VALUES
         async for _ in service.run_sides([(state, p)], client_id(request, page.trusted_proxies)):
             if held[page.resume] is None and turn.job_id:
                 held[page.resume] = resume_state("chat", [state], [page.label(p.model)])

@@ -60,6 +60,11 @@ class Directive:
     finished: Tensor  # bool: EOS emitted or answer budget spent
     budget_hit: Tensor  # bool: ended by the answer budget
 
+    @property
+    def switched_to(self) -> Tensor:
+        """int8 per row: 0 no switch, 1 switched to explicit, 2 switched to latent."""
+        return self.to_explicit.to(torch.int8) + 2 * self.to_latent.to(torch.int8)
+
 
 def entropy(probs: Tensor) -> Tensor:
     """Shannon entropy of each row, as the official code computes it (l.317)."""

@@ -137,8 +137,7 @@ def generate(
         else:
             d = controller.step(logits, sampled)
             ids, embeds, latent, finished = d.ids, next_embeddings(d, embedding, mixture_top_k), d.latent, d.finished
-            switched = d.to_explicit.to(torch.int8) + 2 * d.to_latent.to(torch.int8)
-            count, budget_hit = d.switch_count, d.budget_hit
+            switched, count, budget_hit = d.switched_to, d.switch_count, d.budget_hit
         yield Step(rows, ids, latent, switched, count, finished, budget_hit)
         if bool(finished.all()):
             return

@@ -29,11 +29,11 @@ class RowOutcome:
     directive: Directive  # mixtures for rows whose next input is not a token
 
     def step_info(self, batch_size: int) -> list[list[int] | None]:
-        """Per engine row, [latent, switched_to (0 none, 1 explicit, 2 latent), switch count] for
-        SwiReasoning rows and None for the others: one token's entry in the response's meta info."""
+        """Per engine row, [latent, switched_to (as `Directive.switched_to`), switch count] for
+        SwiReasoning rows and None for the others: one token's entry in the response's meta info.
+        One device-to-host copy for the whole batch."""
         d = self.directive
-        switched = d.to_explicit.long() + 2 * d.to_latent.long()
-        values = torch.stack([d.latent.long(), switched, d.switch_count.long()], dim=1).tolist()  # one sync
+        values = torch.stack([d.latent.long(), d.switched_to.long(), d.switch_count.long()], dim=1).tolist()
         info: list[list[int] | None] = [None] * batch_size
         for position, value in zip(self.positions, values, strict=True):
             info[position] = value

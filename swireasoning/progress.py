@@ -16,11 +16,12 @@ from pydantic import BaseModel
 
 STEP_KEY = "swireasoning_steps"  # the meta-info key of the per-token entries
 CHUNK_KEY = "swireasoning"  # the stream chunk's / response metadata's key of a SwiRProgress
-TO = {1: "explicit", 2: "latent"}
+Mode = Literal["latent", "explicit"]
+TO: dict[int, Mode] = {1: "explicit", 2: "latent"}  # `Directive.switched_to` -> the mode switched to
 
 
 class SwitchMark(BaseModel):
-    to: Literal["latent", "explicit"]
+    to: Mode
     step: int  # index of the generated token at which the mode changed
     count: int  # latent -> explicit switches so far
 

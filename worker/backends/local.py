@@ -20,6 +20,7 @@ from PIL import Image
 from swireasoning.controller import SwiRConfig, SwiRController
 from swireasoning.decode import PromptBatch, SamplingParams, Step, generate
 from swireasoning.hf import swir_config
+from swireasoning.progress import TO
 from worker.backends.base import JobContext
 from worker.backends.detok import IncrementalText
 from worker.errors import InputError, PromptTooLong
@@ -157,7 +158,7 @@ class TokenEvents:
         switched = int(step.switched_to[row])
         if switched:
             self.switches = int(step.switch_count[row])
-            yield Switch(to="explicit" if switched == 1 else "latent", step=index, count=self.switches)
+            yield Switch(to=TO[switched], step=index, count=self.switches)
         if self.in_thinking:
             self.reasoning_tokens += 1
             latent = bool(step.latent[row])
