@@ -51,7 +51,7 @@ def reference_generate_swir(model, batch: PromptBatch, cfg: SwiRConfig, sampling
     linebreak_emb = E[cfg.anchor_linebreak]
     math_ids = torch.tensor(cfg.math_ids, dtype=torch.long)
     eos = torch.tensor(cfg.eos_ids, dtype=torch.long)
-    procs = warpers(sampling)
+    procs = warpers(sampling) if sampling.temperature > 0 else None  # greedy needs no warpers
 
     active = list(range(bsz))
     outputs: list[list[int]] = [[] for _ in range(bsz)]
@@ -87,7 +87,7 @@ def reference_generate_swir(model, batch: PromptBatch, cfg: SwiRConfig, sampling
 
         probs_original = torch.softmax(logits.float() if cfg.fp32_entropy else logits, dim=-1)
         if sampling.temperature > 0:
-            probs = torch.softmax(procs(None, logits), dim=-1)
+            probs = torch.softmax(procs(None, logits), dim=-1)  # type: ignore[misc]
             tok = torch.multinomial(probs, 1, generator=generator).squeeze(1)
         else:
             tok = logits.argmax(-1)
