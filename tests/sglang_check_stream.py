@@ -44,6 +44,9 @@ from swireasoning.progress import STEP_KEY  # noqa: E402
 SWIR = SwiRConfig(think_id=1, end_think_id=2, linebreak_id=3, eos_ids=(0,), convergence_ids=(2,),
                   termination_ids=(2, 3), window=2, max_new_tokens=60)  # fmt: skip
 STEPS, THINK_STEPS = 48, 40
+# Entropy falls as the level rises. With a 2-step dwell: explicit at 1, latent at 3, then explicit and latent
+# again every 3 steps, by construction (no random logits, so on any CPU).
+LEVELS = [1.0, 2.0, 2.0, 0.5] + [2.5, 2.5, 0.5] * (STEPS // 3)
 SERVER_ARGS = ServerArgs(model_path="dummy", reasoning_parser="qwen3")
 
 
@@ -51,11 +54,11 @@ def generation() -> tuple[list[str], list[list[int] | None], dict[str, int]]:
     """Token texts and their per-token entries from a real table, as the scheduler would produce them."""
     table = SwiRTable(SWIR, capacity=4)
     table.admit("rid-0", {}, max_new_tokens=60)
-    gen = torch.Generator().manual_seed(3)
     texts, entries, switches, latent = [], [], 0, 0
     for step in range(STEPS):
-        logits = torch.randn(2, 16, generator=gen) * (1 + step % 4)
-        outcome = table.step(["other", "rid-0"], logits, torch.randint(4, 16, (2,), generator=gen))
+        logits = torch.zeros(2, 16)
+        logits[:, 5 + step % 8] = LEVELS[step]
+        outcome = table.step(["other", "rid-0"], logits, torch.full((2,), 4 + step % 12))
         assert outcome is not None
         entry = outcome.step_info(2)[1]
         entries.append(entry)
