@@ -8,11 +8,14 @@ holds whatever tokens the model happens to produce on this CPU.
 
 from __future__ import annotations
 
+import html
 from dataclasses import replace
 
 import pytest
 import torch
 
+from demo.render import assistant_messages
+from demo.session import Turn
 from swireasoning.controller import SwiRController
 from swireasoning.decode import SamplingParams, generate
 from swireasoning.hf import TERMINATION_WORDS
@@ -57,7 +60,8 @@ def test_a_swireasoning_job_streams_each_switch_latent_step_and_the_budget_finis
     # arms the answer budget of 32, so the job ends 31 steps later
     steps = [(w, 1.0), (w, 2.0), (w, 0.5), (w, 3.0), (w, 0.4), (w, 4.0)]
     engine = scripted_engine(tiny, steps)
-    events = list(LocalBackend(engine, 4096).execute(job("swireasoning", 64, window=1, max_switch_count=1), CTX))
+    spec = job("swireasoning", 64, window=1, max_switch_count=1)
+    events = list(LocalBackend(engine, 4096).execute(spec, CTX))
     switches = [(e.to, e.step, e.count) for e in events if e.type == "switch"]
     assert switches == [("explicit", 1, 1), ("latent", 2, 1), ("explicit", 3, 2), ("latent", 4, 2), ("explicit", 5, 3)]
     thinking = [(e.delta, e.latent) for e in events if e.type == "reasoning"]
@@ -71,6 +75,26 @@ def test_a_swireasoning_job_streams_each_switch_latent_step_and_the_budget_finis
     stats, done = events[-2], events[-1]
     assert (stats.completion_tokens, stats.reasoning_tokens, stats.latent_steps, stats.switches) == (37, 3, 2, 3)
     assert done.finish_reason == "budget"
+
+    turn = Turn(user_text="Think, then answer.", job_id=spec.id)  # what the page makes of these events
+    for event in events:
+        turn.apply(event)
+    shown_thinking, shown_answer = assistant_messages(turn)
+    assert shown_thinking["metadata"]["title"] == "Thinking · 3 switches"
+    text = html.escape(decode([w]))
+    assert shown_thinking["content"] == f'<span class="swir-latent" title="latent step">{text}</span>{text}'
+    assert "thinking 1 explicit + 2 latent · 3 switches" in shown_answer["content"]
+
+
+def test_closing_a_job_mid_stream_ends_it_and_the_engine_takes_the_next(tiny):
+    engine = scripted_engine(tiny, [(word(tiny), 3.0)])
+    backend = LocalBackend(engine, 4096)
+    first = backend.execute(job("off", 500), CTX)
+    seen = [next(first) for _ in range(4)]  # started, then answer text
+    first.close()  # what the task does on Stop
+    assert seen[0].type == "started" and seen[-1].type == "answer"
+    events = list(backend.execute(job("off", 8), CTX))
+    assert (events[-2].completion_tokens, events[-1].finish_reason) == (8, "length")
 
 
 @pytest.mark.parametrize(("eos_at", "finish", "tokens"), [(5, "stop", 6), (None, "length", 12)])
