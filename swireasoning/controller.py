@@ -91,6 +91,7 @@ def member(ids: Tensor, table: Tensor) -> Tensor:
     return (ids[:, None] == table[None, :]).any(-1)
 
 
+STATE_FIELDS = ("step", "mode", "h_ref", "stay", "locked", "count", "queue", "queue_pos", "queue_len", "budget")
 ROW_FIELDS = (
     "step", "mode", "h_ref", "stay", "locked", "count", "queue", "queue_pos", "queue_len", "budget",
     "alpha0", "beta0", "window", "max_switch", "max_new",
@@ -154,9 +155,16 @@ class SwiRController:
     def step(self, logits: Tensor, sampled: Tensor, rows: Tensor | None = None) -> Directive:
         """logits: [b, V] raw (T=1, unfiltered); sampled: [b] -> the step's Directive.
 
-        With `rows` ([b] slot indices), only those rows' state is read and written back."""
+        With `rows` ([b] slot indices), only those rows' state is read and written back. Either way the
+        state tensors are updated in place, so a CUDA graph of `step` carries the state across replays."""
         if rows is None:
-            return self._step(logits, sampled)
+            before = {name: self._field(name) for name in STATE_FIELDS}
+            directive = self._step(logits, sampled)
+            for name, tensor in before.items():
+                if self._field(name) is not tensor:
+                    tensor.copy_(self._field(name))
+                    self._set_field(name, tensor)
+            return directive
         view = object.__new__(SwiRController)
         view.__dict__.update(self.__dict__)
         for name in ROW_FIELDS:
