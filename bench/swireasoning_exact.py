@@ -120,7 +120,30 @@ def scenario_replay(record: list[tuple], cfg: SwiRConfig, device: str) -> list[s
     return bad
 
 
+def scenario_rules(vocab: int, device: str) -> list[str]:
+    """Every rule fires by construction (peaked logits, as tests/test_swireasoning_rules.py): switches
+    both ways, convergence then termination words forced, the answer budget, a sampled </think> lock,
+    a math token fed as a token, EOS."""
+    cfg = config(max_switch_count=1, window=1, answer_budget=5)
+    eager, fused = SwiRController(cfg, 2, device), FusedSwiRController(cfg, 2, device)
+    levels = [1.0, 2.0, 0.0, 3.0, 0.0, 4.0, 4.0, 4.0, 4.0, 4.0, 1.0]
+    row1 = [9, 9, 9, END, 9, MATH, 9, 9, EOS, 9, 9]
+    bad: list[str] = []
+    seen = {"to_explicit": False, "to_latent": False, "budget_hit": False, "forced": False}
+    for t, (level, other) in enumerate(zip(levels, row1, strict=True)):
+        logits = torch.zeros(2, vocab)
+        logits[:, 10] = level
+        ids = torch.tensor([9, other])
+        want = eager.step(logits.to(device), ids.to(device))
+        bad += compare(f"rules t={t}", want, fused.step(logits.to(device), ids.to(device)), eager, fused)
+        for name in ("to_explicit", "to_latent", "budget_hit"):
+            seen[name] |= bool(getattr(want, name).any())
+        seen["forced"] |= int(want.ids[0]) != 9
+    return bad + [f"rules: {name} never happened" for name, hit in seen.items() if not hit]
+
+
 SCENARIOS: dict[str, Callable[[int, str], list[str]]] = {
+    "rules": scenario_rules,
     "batch": scenario_batch,
     "slots": scenario_slots,
     "ties": scenario_ties,

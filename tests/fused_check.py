@@ -14,7 +14,13 @@ os.environ["TRITON_INTERPRET"] = "1"  # before triton compiles anything: kernels
 
 import torch
 
-from bench.swireasoning_exact import config, scenario_batch, scenario_replay, scenario_slots, scenario_ties
+from bench.swireasoning_exact import (
+    config,
+    scenario_replay,
+    scenario_rules,
+    scenario_slots,
+    scenario_ties,
+)
 from swireasoning.controller import SwiRConfig
 from swireasoning.fused import FusedSwiRController
 from swireasoning.mixture import blended_shard
@@ -48,8 +54,8 @@ def mixture_from_stats() -> list[str]:
 
 
 def main() -> int:
-    bad = scenario_batch(VOCAB, "cpu", steps=12, rows=3) + scenario_slots(VOCAB, "cpu", steps=12)
-    bad += scenario_ties(VOCAB, "cpu") + mixture_from_stats()
+    bad = scenario_slots(VOCAB, "cpu", steps=6)  # random rows of every kind: the GPU bench runs 40 steps
+    bad += scenario_rules(VOCAB, "cpu") + scenario_ties(VOCAB, "cpu") + mixture_from_stats()
     if len(sys.argv) > 1:
         saved = torch.load(sys.argv[1])
         bad += scenario_replay(saved["record"], SwiRConfig(**saved["cfg"]), "cpu")

@@ -45,11 +45,11 @@ class Recorder(SwiRController):
 
 def test_fused_step_makes_the_eager_decisions_in_tritons_interpreter(tiny_model, tmp_path):
     engine = LocalEngine.load(str(tiny_model))
-    config = replace(engine.swir_base, max_switch_count=1, window=2, max_new_tokens=24)
+    config = replace(engine.swir_base, max_switch_count=1, window=2, max_new_tokens=16)
     recorder = Recorder(config, 2)
     sampling = SamplingParams(temperature=0.6, top_p=0.95, top_k=20, min_p=0.0)
     g = torch.Generator().manual_seed(1)
-    steps = generate(engine.model, batch_of(engine, 2), max_new_tokens=24, sampling=sampling,
+    steps = generate(engine.model, batch_of(engine, 2), max_new_tokens=16, sampling=sampling,
                      eos_ids=config.eos_ids, controller=recorder, generator=g)  # fmt: skip
     assert sum(int(s.switched_to.ne(0).sum()) for s in steps) > 0, "the recorded decode should switch"
     torch.save({"record": recorder.record, "cfg": asdict(config)}, tmp_path / "record.pt")
