@@ -268,6 +268,14 @@ FLOORS = {  # row -> what it must read at least: (logits rows, shard reads, full
 }  # fmt: skip
 
 
+ORDER = (
+    "controller eager", "controller eager, CUDA graph", "controller fused", "controller fused, CUDA graph",
+    "table step + step_info eager (wall)", "table step + step_info fused (wall)", "mixture shard per row",
+    "mixture shard batched", "top-64 shard per row", "top-64 shard batched", "exact full vocabulary batched",
+    "plugin step, all rows (GPU)", "plugin step, all rows (wall)", "plugin extra work, less the shard read (GPU)",
+)  # fmt: skip
+
+
 def measure(emb: torch.Tensor, bw: float) -> dict[str, dict[int, dict[str, float]]]:
     table: dict[str, dict[int, dict[str, float]]] = {}
     g = torch.Generator(device=DEV).manual_seed(0)
@@ -293,7 +301,8 @@ def measure(emb: torch.Tensor, bw: float) -> dict[str, dict[int, dict[str, float
 
 def render(table: dict[str, dict[int, dict[str, float]]]) -> str:
     lines = ["| per decode step | " + " | ".join(f"B={b}" for b in BATCHES) + " |", "|---" * (len(BATCHES) + 1) + "|"]
-    for name, cells in table.items():
+    order = [*ORDER, *(name for name in table if name not in ORDER)]
+    for name, cells in ((n, table[n]) for n in order if n in table):
         shown = []
         for b in BATCHES:
             cell = cells.get(b)
