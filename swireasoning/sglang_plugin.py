@@ -182,10 +182,13 @@ def stash_mixtures(embed: Any, outcome: RowOutcome) -> None:
 
 def load_rows(forward_batch: Any, rows: int, hidden: int, dtype: torch.dtype, device: torch.device) -> RowInputs:
     """Write the batch's pending mixtures into the row buffers (allocated here when no decode graph
-    did it), with every other row's flag off."""
+    did it), with every other row's flag off. Buffers a graph captured are never replaced: a batch
+    larger than them (run eagerly) gets buffers of its own."""
     inputs = RUNTIME.row_inputs
-    if inputs is None or inputs.embeds.shape[0] < rows:
+    if inputs is None:
         inputs = RUNTIME.row_inputs = RowInputs(rows, hidden, dtype, device)
+    elif inputs.embeds.shape[0] < rows:
+        inputs = RowInputs(rows, hidden, dtype, device)
     table, slots = RUNTIME.table, RUNTIME.slot_inputs
     rids = list(getattr(forward_batch, "rids", None) or [])
     if table is None or slots is None or not any(r in table.slots for r in rids):
@@ -209,7 +212,8 @@ def around_forward(original: Any, model: Any, input_ids: Any, positions: Any, fo
     n = embeds.shape[0]
     if torch.cuda.is_available() and torch.cuda.is_current_stream_capturing():
         inputs = RUNTIME.row_inputs  # a decode graph: read the buffers the replays will fill
-        assert inputs is not None, "rio_swireasoning: decode graph captured without row buffers"
+        if inputs is None or inputs.embeds.shape[0] < n:  # not the decode runner's capture
+            return original(model, input_ids, positions, forward_batch, input_embeds, *a, **kw)
     else:
         inputs = load_rows(forward_batch, n, embeds.shape[1], embeds.dtype, embeds.device)
     embeds = torch.where(inputs.flag[:n, None], inputs.embeds[:n], embeds)

@@ -98,6 +98,14 @@ def main() -> int:
     plain = SimpleNamespace(rids=["x", "y"], forward_mode=ForwardMode.DECODE)
     plugin.around_can_run_graph(lambda r, fb: True, runner, plain)
     results.append(check("a batch without SwiReasoning rows is fed no stale mixture", not bool(rows.flag.any())))
+    big = SimpleNamespace(rids=["b"] + [f"p{i}" for i in range(MAX_TOKENS + 1)], forward_mode=ForwardMode.DECODE)
+    ids_big = torch.full((MAX_TOKENS + 2,), 5)
+    plugin.around_forward(lambda m, i, p, fb, e: fed.__setitem__("big", e), model, ids_big, None, big, None)
+    results += [
+        check("a batch larger than the captured buffers runs eagerly on its own buffers",
+              plugin.RUNTIME.row_inputs is rows and rows.embeds.data_ptr() == captured_ptr),
+        check("... and still gets its mixture", not torch.equal(fed["big"][0], embed.weight[5])),
+    ]  # fmt: skip
     print("graph ok" if all(results) else "graph FAILED")
     return 0 if all(results) else 1
 
