@@ -2,7 +2,8 @@
 
 The Triton kernels run in Triton's interpreter on CPU tensors (tests/fused_check.py, in `.venv-sglang`,
 which has triton): decisions equal the eager controller's on scripted logits (every rule, slots with
-their own parameters, exact and near entropy ties) and on a recorded tiny-model decode. On a GPU the
+their own parameters, exact and near entropy ties) and on a recorded tiny-model decode; and they
+compile for sm_90 with that triton's ptxas (tests/fused_compile_check.py). On a GPU the
 same scenarios run in `python -m bench.swireasoning_gpu` (and in the gpu-marked test here).
 """
 
@@ -57,6 +58,14 @@ def test_fused_step_makes_the_eager_decisions_in_tritons_interpreter(tiny_model,
     out = subprocess.run([str(SGLANG_PYTHON), "tests/fused_check.py", str(tmp_path / "record.pt")], cwd=ROOT,
                          env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
     assert out.returncode == 0 and "fused ok" in out.stdout, out.stdout + out.stderr[-3000:]
+
+
+def test_the_kernels_compile_for_sm90_without_a_gpu():
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("TRITON_INTERPRET", None)
+    out = subprocess.run([str(SGLANG_PYTHON), "tests/fused_compile_check.py"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert out.returncode == 0 and "compile ok" in out.stdout, out.stdout + out.stderr[-3000:]
 
 
 def test_one_batched_mixture_equals_the_per_row_mixtures_summed_over_ranks():
