@@ -108,7 +108,7 @@ def controller_rows(b: int, logits: torch.Tensor, sampled: torch.Tensor) -> dict
     cfg = config(max_switch_count=None)
     eager, fused = SwiRController(cfg, b, DEV), FusedSwiRController(cfg, b, DEV)
     out = {
-        "controller eager": gpu_ms(lambda: eager.step(logits, sampled)),
+        "controller eager": gpu_ms(lambda: eager._step(logits, sampled)),  # as landed (no in-place copy-back)
         "controller fused": gpu_ms(lambda: fused.step(logits, sampled)),
     }
     replay = graphed(lambda: fused.fused_step(logits, sampled))
