@@ -52,13 +52,27 @@ class Directive:
     mix_weight: Tensor  # weight of the mixture ...
     anchor_weight: Tensor  # ... and of E[anchor_id]: 1 - mix_weight, rounded as the official code does
     anchor_id: Tensor
-    probs: Tensor  # softmax of the raw logits, the mixture's weights
+    probs: Tensor | None  # softmax of the raw logits, the mixture's weights (None: see `probs_slice`)
     latent: Tensor  # bool: the row is in latent mode this step (its token is not what was fed)
     to_explicit: Tensor  # bool: switched latent -> explicit this step
     to_latent: Tensor  # bool: switched explicit -> latent this step
     switch_count: Tensor
     finished: Tensor  # bool: EOS emitted or answer budget spent
     budget_hit: Tensor  # bool: ended by the answer budget
+    # the fused step leaves `probs` None and keeps what makes any slice of it: p = exp(x - max) / sum
+    logits: Tensor | None = None
+    row_max: Tensor | None = None
+    row_sum: Tensor | None = None
+    entropy: Tensor | None = None  # [b] float32, the fused step's h (the eager one does not keep it)
+    info: Tensor | None = None  # [b, 4] int32: latent, switched_to, switch count, feed_mixture
+
+    def probs_slice(self, start: int = 0, end: int | None = None) -> Tensor:
+        """Columns [start, end) of the softmax, [b, end - start] float32 (a vocabulary shard's)."""
+        if self.probs is not None:
+            return self.probs[:, start:end]
+        assert self.logits is not None and self.row_max is not None and self.row_sum is not None
+        x = self.logits[:, start:end].float()
+        return torch.exp(x - self.row_max[:, None]) / self.row_sum[:, None]
 
     @property
     def switched_to(self) -> Tensor:
@@ -71,6 +85,13 @@ def entropy(probs: Tensor) -> Tensor:
     return -(probs * torch.log(probs.clamp(min=1e-12))).sum(-1)
 
 
+def member(ids: Tensor, table: Tensor) -> Tensor:
+    """`torch.isin(ids, table)` without its sorting path (taken for long tables; it syncs with the
+    host, so a CUDA graph capture fails): one comparison per table entry."""
+    return (ids[:, None] == table[None, :]).any(-1)
+
+
+STATE_FIELDS = ("step", "mode", "h_ref", "stay", "locked", "count", "queue", "queue_pos", "queue_len", "budget")
 ROW_FIELDS = (
     "step", "mode", "h_ref", "stay", "locked", "count", "queue", "queue_pos", "queue_len", "budget",
     "alpha0", "beta0", "window", "max_switch", "max_new",
@@ -134,9 +155,16 @@ class SwiRController:
     def step(self, logits: Tensor, sampled: Tensor, rows: Tensor | None = None) -> Directive:
         """logits: [b, V] raw (T=1, unfiltered); sampled: [b] -> the step's Directive.
 
-        With `rows` ([b] slot indices), only those rows' state is read and written back."""
+        With `rows` ([b] slot indices), only those rows' state is read and written back. Either way the
+        state tensors are updated in place, so a CUDA graph of `step` carries the state across replays."""
         if rows is None:
-            return self._step(logits, sampled)
+            before = {name: self._field(name) for name in STATE_FIELDS}
+            directive = self._step(logits, sampled)
+            for name, tensor in before.items():
+                if self._field(name) is not tensor:
+                    tensor.copy_(self._field(name))
+                    self._set_field(name, tensor)
+            return directive
         view = object.__new__(SwiRController)
         view.__dict__.update(self.__dict__)
         for name in ROW_FIELDS:
@@ -147,12 +175,17 @@ class SwiRController:
         return directive
 
     def _step(self, logits: Tensor, sampled: Tensor) -> Directive:
+        """No host sync and every tensor on the logits' device: a CUDA graph can capture it."""
         probs = torch.softmax(logits.float() if self.cfg.fp32_entropy else logits, dim=-1)
+        return self._advance(entropy(probs), sampled, probs)
+
+    def _advance(self, h: Tensor, sampled: Tensor, probs: Tensor | None) -> Directive:
+        """The per-row state machine, given each row's entropy `h` ([b])."""
         self.locked |= sampled == self.cfg.end_think_id  # the sampled token locks; a forced one does not
         ids = self._inject(sampled)
         first = self.step_ == 0
-        to_explicit, to_latent = self._switch(entropy(probs), first)
-        latent = ~((self.mode == EXPLICIT) | self.locked | torch.isin(ids, self.math_ids))
+        to_explicit, to_latent = self._switch(h, first)
+        latent = ~((self.mode == EXPLICIT) | self.locked | member(ids, self.math_ids))
         mix_weight, anchor_weight, anchor_id = self._blend(to_explicit, to_latent, first)
         self._arm(to_explicit & (self.max_switch >= 0))
         self.budget = torch.where(self.budget >= 0, self.budget - 1, self.budget)
@@ -169,7 +202,7 @@ class SwiRController:
             to_explicit=to_explicit,
             to_latent=to_latent,
             switch_count=self.count.clone(),
-            finished=torch.isin(ids, self.eos_ids) | budget_hit,
+            finished=member(ids, self.eos_ids) | budget_hit,
             budget_hit=budget_hit,
         )
 

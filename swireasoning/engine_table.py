@@ -8,15 +8,71 @@ the SGLang plugin calls it with tensors, and tests call it on the CPU.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import torch
 from torch import Tensor
 
-from swireasoning.controller import Directive, SwiRConfig, SwiRController
+from swireasoning.controller import Directive, SwiRConfig
+from swireasoning.fused import FusedSwiRController
 
 PARAM_KEYS = ("alpha0", "beta0", "window", "max_switch_count")
+
+
+def to_device(values: list[int], device: torch.device | str) -> Tensor:
+    """A host list as a device tensor without a host sync (a pageable copy would wait for the GPU)."""
+    host = torch.tensor(values, dtype=torch.long)
+    if torch.device(device).type != "cuda":
+        return host.to(device)
+    return host.pin_memory().to(device, non_blocking=True)
+
+
+def info_of(d: Directive) -> Tensor:
+    """[b, 4] int32: latent, switched_to, switch count, feed_mixture (the fused step writes it)."""
+    if d.info is not None:
+        return d.info
+    return torch.stack([d.latent, d.switched_to, d.switch_count, d.feed_mixture], dim=1).to(torch.int32)
+
+
+class StepInfo(Sequence):
+    """Per engine row [latent, switched_to, switch count] for SwiReasoning rows, None for others.
+
+    The step's one device-to-host copy starts at once without waiting; the values are read when
+    SGLang reads the step's outputs, after its own sync on the next token ids, so it adds none."""
+
+    def __init__(self, info: Tensor, positions: list[int], batch_size: int) -> None:
+        self._positions, self._size = positions, batch_size
+        self._event: torch.cuda.Event | None = None
+        if info.is_cuda:
+            self._host = torch.empty(info.shape, dtype=info.dtype, pin_memory=True)
+            self._host.copy_(info, non_blocking=True)
+            self._event = torch.cuda.Event()
+            self._event.record()
+        else:
+            self._host = info
+        self._rows: list[list[int] | None] | None = None
+
+    def _values(self) -> list[list[int] | None]:
+        if self._rows is None:
+            if self._event is not None:
+                self._event.synchronize()
+            rows: list[list[int] | None] = [None] * self._size
+            for position, value in zip(self._positions, self._host[:, :3].tolist(), strict=True):
+                rows[position] = value
+            self._rows = rows
+        return self._rows
+
+    def __len__(self) -> int:
+        return self._size
+
+    @overload
+    def __getitem__(self, i: int) -> list[int] | None: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[list[int] | None]: ...
+    def __getitem__(self, i: int | slice) -> Any:
+        return self._values()[i]
 
 
 @dataclass
@@ -27,17 +83,14 @@ class RowOutcome:
     rids: list[str]
     ids: Tensor  # the ids to emit (forced ones; EOS where the answer budget ran out)
     directive: Directive  # mixtures for rows whose next input is not a token
+    index: Tensor | None = None  # `positions` on the device (None: every row of the batch, in order)
+    slots: Tensor | None = None  # the rows' controller slots, on the device
 
-    def step_info(self, batch_size: int) -> list[list[int] | None]:
+    def step_info(self, batch_size: int) -> StepInfo:
         """Per engine row, [latent, switched_to (as `Directive.switched_to`), switch count] for
         SwiReasoning rows and None for the others: one token's entry in the response's meta info.
-        One device-to-host copy for the whole batch."""
-        d = self.directive
-        values = torch.stack([d.latent.long(), d.switched_to.long(), d.switch_count.long()], dim=1).tolist()
-        info: list[list[int] | None] = [None] * batch_size
-        for position, value in zip(self.positions, values, strict=True):
-            info[position] = value
-        return info
+        One device-to-host copy for the whole batch, read only when SGLang reads the step."""
+        return StepInfo(info_of(self.directive), self.positions, batch_size)
 
 
 @dataclass
@@ -47,11 +100,22 @@ class SwiRTable:
     device: torch.device | str = "cpu"
     slots: dict[str, int] = field(default_factory=dict)
     prompt_lens: dict[str, int] = field(default_factory=dict)
-    latent_seen: set[str] = field(default_factory=set)  # requests whose KV now holds mixture positions
 
     def __post_init__(self) -> None:
-        self.controller = SwiRController(self.cfg, self.capacity, self.device)
+        self.controller = FusedSwiRController(self.cfg, self.capacity, self.device)
+        # per slot: was this request ever fed a mixture (its KV then holds mixture positions)?
+        self.ever_fed = torch.zeros(self.capacity, dtype=torch.bool, device=self.device)
         self._free = list(range(self.capacity - 1, -1, -1))
+
+    def was_latent(self, rid: str) -> bool:
+        """Read at release only (a host sync, outside the decode step)."""
+        slot = self.slots.get(rid)
+        return slot is not None and bool(self.ever_fed[slot])
+
+    @property
+    def latent_seen(self) -> set[str]:
+        fed = self.ever_fed.tolist()
+        return {rid for rid, slot in self.slots.items() if fed[slot]}
 
     def admit(self, rid: str, params: dict[str, Any], max_new_tokens: int, prompt_len: int = 0) -> None:
         """A new request asked for SwiReasoning (`params`: flat custom_params, see `worker` side)."""
@@ -61,12 +125,13 @@ class SwiRTable:
         self.slots[rid] = slot
         self.prompt_lens[rid] = prompt_len
         overrides = {k: params[k] for k in PARAM_KEYS if params.get(k) is not None}
-        self.controller.reset(torch.tensor([slot], device=self.device), max_new_tokens=max_new_tokens, **overrides)
+        rows = torch.tensor([slot], device=self.device)
+        self.controller.reset(rows, max_new_tokens=max_new_tokens, **overrides)
+        self.ever_fed[rows] = False
 
     def release(self, rid: str) -> None:
         slot = self.slots.pop(rid, None)
         self.prompt_lens.pop(rid, None)
-        self.latent_seen.discard(rid)
         if slot is not None:
             self._free.append(slot)
 
@@ -84,12 +149,11 @@ class SwiRTable:
         ]
         if not positions:
             return None
-        index = torch.tensor(positions, device=raw_logits.device)
         mine = [rids[i] for i in positions]
-        slots = torch.tensor([self.slots[r] for r in mine], device=self.device)
-        d = self.controller.step(raw_logits[index], sampled[index], rows=slots)
+        index = None if len(positions) == len(rids) else to_device(positions, raw_logits.device)
+        slots = to_device([self.slots[r] for r in mine], self.device)
+        logits, ids = (raw_logits, sampled) if index is None else (raw_logits[index], sampled[index])
+        d = self.controller.step(logits, ids, rows=slots)
+        self.ever_fed[slots] = self.ever_fed[slots] | d.feed_mixture
         ids = torch.where(d.budget_hit, self.cfg.eos_ids[0], d.ids)
-        for rid, latent in zip(mine, d.feed_mixture.tolist(), strict=True):
-            if latent:
-                self.latent_seen.add(rid)
-        return RowOutcome(positions, mine, ids, d)
+        return RowOutcome(positions, mine, ids, d, index, slots)

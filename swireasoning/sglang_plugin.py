@@ -8,11 +8,17 @@ Hooks (`HOOKS`; tests resolve each target and its parameters in the installed sg
   before step N's mixture exists); CUDA graphs stay on (see can_run_graph).
 - AFTER  Scheduler._create_generation_req: a SwiReasoning request gets a controller slot.
 - AROUND ModelRunner.sample: clone the raw logits (the sampler rewrites them in place), sample, step
-  the controller on the raw logits and the sampled ids, write forced ids (EOS when the answer budget
-  ends), and compute each latent row's mixture on this rank's vocabulary shard, then all-reduce.
-- AROUND Qwen3_5ForCausalLM.forward: at decode, rows with a pending mixture are fed it.
-- AROUND DecodeCudaGraphRunner.can_run_graph: a batch with a pending mixture runs eagerly (the graph
-  has no embedding input); batches without one keep the graph.
+  the controller (the fused Triton step on CUDA, no host sync) on the raw logits and the sampled
+  ids, write forced ids (EOS when the answer budget ends), and compute every SwiReasoning row's
+  next input at once: its mixture (exact or its own top-k) on this rank's vocabulary shard with the
+  anchor embedding folded in, then ONE all-reduce; stored per slot with a flag (latent or not) that
+  never leaves the GPU. The per-token entries leave in one small copy read after SGLang's own sync.
+- AROUND Qwen3_5ForCausalLM.forward: at decode, the input embeddings are
+  where(row flag, row mixture, E[input id]) from the plugin's static row buffers. Decode graphs are
+  captured through this hook, so they read those buffers too.
+- AROUND DecodeCudaGraphRunner.capture: allocate the row buffers (max batch x hidden) before capture.
+- AROUND DecodeCudaGraphRunner.can_run_graph: SGLang decides as ever (latent rows no longer send the
+  batch eager); before a replay the batch's rows are written into the row buffers.
 - AROUND release_kv_cache: a request that was fed a mixture inserts nothing past its prompt (already
   checkpointed after prefill), so no later request can reuse latent KV or a Mamba state computed
   from it. Its slot is freed.
@@ -35,9 +41,9 @@ from typing import Any
 
 import torch
 
-from swireasoning.engine_table import RowOutcome, SwiRTable
+from swireasoning.engine_table import RowOutcome, SwiRTable, to_device
 from swireasoning.hf import swir_config
-from swireasoning.mixture import blend, mixture_shard
+from swireasoning.mixture import blended_shard
 from swireasoning.progress import CHUNK_KEY, STEP_KEY, ProgressFold
 
 log = logging.getLogger(__name__)
@@ -50,6 +56,8 @@ HOOKS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("sglang.srt.model_executor.model_runner.ModelRunner.sample", "around", ("self", "logits_output", "forward_batch")),
     ("sglang.srt.models.qwen3_5.Qwen3_5ForCausalLM.forward", "around",
      ("self", "input_ids", "positions", "forward_batch", "input_embeds")),
+    ("sglang.srt.model_executor.runner.decode_cuda_graph_runner.DecodeCudaGraphRunner.capture", "around",
+     ("self",)),
     ("sglang.srt.model_executor.runner.decode_cuda_graph_runner.DecodeCudaGraphRunner.can_run_graph", "around",
      ("self", "forward_batch")),
     ("sglang.srt.mem_cache.common.release_kv_cache", "around", ("req", "tree_cache")),
@@ -62,13 +70,33 @@ HOOKS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )  # fmt: skip
 
 
+class SlotInputs:
+    """Per controller slot: the next input if it is a mixture ([capacity + 1, d]; the last slot is
+    for rows without SwiReasoning and is never flagged) and whether it is one."""
+
+    def __init__(self, capacity: int, hidden: int, dtype: torch.dtype, device: torch.device) -> None:
+        self.embeds = torch.zeros(capacity + 1, hidden, dtype=dtype, device=device)
+        self.flag = torch.zeros(capacity + 1, dtype=torch.bool, device=device)
+
+
+class RowInputs:
+    """Per decode-batch row: the buffers the language model's forward reads (and decode graphs
+    capture), written before each replay or eager decode."""
+
+    def __init__(self, rows: int, hidden: int, dtype: torch.dtype, device: torch.device) -> None:
+        self.embeds = torch.zeros(rows, hidden, dtype=dtype, device=device)
+        self.flag = torch.zeros(rows, dtype=torch.bool, device=device)
+        self.dirty = False  # a flag may be set: clear before a batch without SwiReasoning rows
+
+
 class Runtime:
     """This scheduler process's SwiReasoning state: the slot table and the pending mixtures.
     One per process (SGLang spawns each scheduler fresh and calls `register` in it)."""
 
     def __init__(self) -> None:
         self.table: SwiRTable | None = None
-        self.pending: dict[str, torch.Tensor] = {}  # rid -> next input embedding [d]
+        self.slot_inputs: SlotInputs | None = None
+        self.row_inputs: RowInputs | None = None
         self.mixture_top_k: dict[str, int | None] = {}
         self.folds: dict[int, ProgressFold] = {}  # HTTP process: id(GenerateReqInput) -> its stream's fold
 
@@ -111,7 +139,10 @@ def around_sample(original: Any, runner: Any, logits_output: Any, forward_batch:
     next_ids = original(runner, logits_output, forward_batch, *a, **kw)
     outcome = table.step(rids, raw, next_ids, extended_to(forward_batch))
     if outcome is not None:
-        next_ids[outcome.positions] = outcome.ids.to(next_ids.dtype)
+        if outcome.index is None:
+            next_ids.copy_(outcome.ids.to(next_ids.dtype))
+        else:
+            next_ids[outcome.index] = outcome.ids.to(next_ids.dtype)
         stash_mixtures(runner.model.get_input_embeddings(), outcome)
         info = logits_output.customized_info or {}
         logits_output.customized_info = {**info, STEP_KEY: outcome.step_info(len(rids))}
@@ -127,53 +158,98 @@ def extended_to(forward_batch: Any) -> list[int] | None:
 
 
 def stash_mixtures(embed: Any, outcome: RowOutcome) -> None:
-    """Each latent row's next input: this rank's shard of sum_v p_v E_v, all-reduced, then blended."""
+    """Every SwiReasoning row's next input at once: its blended mixture on this rank's vocabulary
+    shard, one all-reduce for all rows, stored at its slot with the row's latent flag. Rows that
+    feed a token keep their flag off; the host never learns which rows are latent."""
     from sglang.srt.distributed.communication_op import tensor_model_parallel_all_reduce
 
-    d = outcome.directive
-    rows = d.feed_mixture.nonzero().squeeze(1)
-    if rows.numel() == 0:
-        return
+    table, d = RUNTIME.table, outcome.directive
+    assert table is not None and outcome.slots is not None
     start = embed.shard_indices.org_vocab_start_index
     shard = embed.weight[: embed.shard_indices.org_vocab_end_index - start]
-    for row in rows.tolist():  # per row: each request may use its own top-k
-        rid = outcome.rids[row]
-        mix = mixture_shard(d.probs[row : row + 1], shard, start, RUNTIME.mixture_top_k.get(rid))
-        if getattr(embed, "tp_size", 1) > 1:
-            mix = tensor_model_parallel_all_reduce(mix)
-        anchor = embed(d.anchor_id[row : row + 1])  # VocabParallelEmbedding.forward all-reduces itself
-        weights = (d.mix_weight[row : row + 1], d.anchor_weight[row : row + 1])
-        RUNTIME.pending[rid] = blend(mix, weights[0], anchor, weights[1])[0]
+    ks_host = [RUNTIME.mixture_top_k.get(rid) or 0 for rid in outcome.rids]
+    k_max = max(ks_host)
+    ks = to_device(ks_host, shard.device) if k_max else None
+    mixed = blended_shard(d, shard, start, ks, k_max, any_exact=min(ks_host) == 0)
+    if getattr(embed, "tp_size", 1) > 1:
+        mixed = tensor_model_parallel_all_reduce(mixed)
+    if RUNTIME.slot_inputs is None:
+        RUNTIME.slot_inputs = SlotInputs(table.capacity, shard.shape[1], shard.dtype, shard.device)
+    slots = RUNTIME.slot_inputs
+    slots.embeds[outcome.slots] = mixed.to(slots.embeds.dtype)
+    slots.flag[outcome.slots] = d.feed_mixture
+
+
+def load_rows(forward_batch: Any, rows: int, hidden: int, dtype: torch.dtype, device: torch.device) -> RowInputs:
+    """Write the batch's pending mixtures into the row buffers (allocated here when no decode graph
+    did it), with every other row's flag off. Buffers a graph captured are never replaced: a batch
+    larger than them (run eagerly) gets buffers of its own."""
+    inputs = RUNTIME.row_inputs
+    if inputs is None:
+        inputs = RUNTIME.row_inputs = RowInputs(rows, hidden, dtype, device)
+    elif inputs.embeds.shape[0] < rows:
+        inputs = RowInputs(rows, hidden, dtype, device)
+    table, slots = RUNTIME.table, RUNTIME.slot_inputs
+    rids = list(getattr(forward_batch, "rids", None) or [])
+    if table is None or slots is None or not any(r in table.slots for r in rids):
+        if inputs.dirty:
+            inputs.flag.zero_()
+            inputs.dirty = False
+        return inputs
+    index = to_device([table.slots.get(r, table.capacity) for r in rids], device)
+    inputs.flag.zero_()
+    inputs.flag[: len(rids)] = slots.flag[index]
+    inputs.embeds[: len(rids)] = slots.embeds[index].to(inputs.embeds.dtype)
+    inputs.dirty = True
+    return inputs
 
 
 def around_forward(original: Any, model: Any, input_ids: Any, positions: Any, forward_batch: Any,
                    input_embeds: Any = None, *a: Any, **kw: Any) -> Any:  # fmt: skip
-    rids = list(getattr(forward_batch, "rids", None) or [])
-    rows = [i for i, rid in enumerate(rids) if rid in RUNTIME.pending]
-    if not rows or not forward_batch.forward_mode.is_decode():
+    if not forward_batch.forward_mode.is_decode() or (RUNTIME.table is None and RUNTIME.row_inputs is None):
         return original(model, input_ids, positions, forward_batch, input_embeds, *a, **kw)
-    embeds = model.embed_tokens(input_ids) if input_embeds is None else input_embeds.clone()
-    for i in rows:
-        embeds[i] = RUNTIME.pending.pop(rids[i]).to(embeds.dtype)
-    return original(model, None, positions, forward_batch, embeds, *a, **kw)
+    embeds = model.get_input_embeddings()(input_ids) if input_embeds is None else input_embeds
+    n = embeds.shape[0]
+    if torch.cuda.is_available() and torch.cuda.is_current_stream_capturing():
+        inputs = RUNTIME.row_inputs  # a decode graph: read the buffers the replays will fill
+        if inputs is None or inputs.embeds.shape[0] < n:  # not the decode runner's capture
+            return original(model, input_ids, positions, forward_batch, input_embeds, *a, **kw)
+    else:
+        inputs = load_rows(forward_batch, n, embeds.shape[1], embeds.dtype, embeds.device)
+    embeds = torch.where(inputs.flag[:n, None], inputs.embeds[:n], embeds)
+    return original(model, input_ids, positions, forward_batch, embeds, *a, **kw)
+
+
+def around_capture(original: Any, runner: Any, *a: Any, **kw: Any) -> Any:
+    """Decode graphs read the row buffers: allocate them (fixed addresses) before any capture."""
+    embed = runner.model_runner.model.get_input_embeddings()
+    if RUNTIME.row_inputs is None:
+        rows = int(runner.buffers.input_ids.shape[0])  # the runner's largest token count
+        RUNTIME.row_inputs = RowInputs(rows, embed.weight.shape[1], embed.weight.dtype, embed.weight.device)
+    return original(runner, *a, **kw)
 
 
 def around_can_run_graph(original: Any, runner: Any, forward_batch: Any, *a: Any, **kw: Any) -> Any:
-    if any(rid in RUNTIME.pending for rid in (getattr(forward_batch, "rids", None) or [])):
-        return False
-    return original(runner, forward_batch, *a, **kw)
+    ok = original(runner, forward_batch, *a, **kw)
+    inputs = RUNTIME.row_inputs
+    if ok and inputs is not None and forward_batch.forward_mode.is_decode():
+        load_rows(forward_batch, inputs.embeds.shape[0], inputs.embeds.shape[1], inputs.embeds.dtype,
+                  inputs.embeds.device)  # fmt: skip
+    return ok
 
 
 def around_release(original: Any, req: Any, tree_cache: Any, *a: Any, **kw: Any) -> Any:
     table = RUNTIME.table
-    if table is not None and req.rid in table.latent_seen:
+    if table is not None and table.was_latent(req.rid):
         req.skip_radix_cache_insert = True  # keep the prompt prefix (checkpointed at prefill), nothing after
     try:
         return original(req, tree_cache, *a, **kw)
     finally:
         if table is not None:
+            slot = table.slots.get(req.rid)
+            if slot is not None and RUNTIME.slot_inputs is not None:
+                RUNTIME.slot_inputs.flag[slot] = False
             table.release(req.rid)
-        RUNTIME.pending.pop(req.rid, None)
         RUNTIME.mixture_top_k.pop(req.rid, None)
 
 
@@ -224,7 +300,8 @@ def after_chat_response(response: Any, serving: Any, request: Any, ret: list, *a
 
 
 FUNCTIONS = (
-    on_scheduler_init, on_new_request, around_sample, around_forward, around_can_run_graph, around_release,
+    on_scheduler_init, on_new_request, around_sample, around_forward, around_capture, around_can_run_graph,
+    around_release,
     around_meta_info, around_chat_stream, after_chat_response,
 )  # fmt: skip
 

@@ -7,6 +7,8 @@
   Mamba slot leaks (tests/sglang_check_radix.py).
 - Switch counts travel through SGLang's real chat stream (and non-streaming response) with the hooks
   applied, and the demo's SGLang backend reads them back (tests/sglang_check_stream.py).
+- Decode graphs stay on for latent batches: the row buffers allocated before SGLang's real runner
+  captures are the ones filled before replay and read by the hooked forward (tests/sglang_check_graph.py).
 - Its per-step decisions come from the same controller as the local engine's, even when requests
   join a batch at different times and sit in arbitrary slots (`SwiRTable`).
 - It is registered under the entry-point group SGLang scans.
@@ -45,6 +47,11 @@ def test_every_hook_target_resolves_in_sglang_0_5_23():
     out = run_check("sglang_check_hooks.py")
     assert out.returncode == 0, out.stdout + out.stderr[-3000:]
     assert f"all {len(HOOKS)} ok" in out.stdout
+
+
+def test_decode_graphs_read_the_row_buffers_the_plugin_fills_before_replay():
+    out = run_check("sglang_check_graph.py")
+    assert out.returncode == 0 and "graph ok" in out.stdout, out.stdout + out.stderr[-3000:]
 
 
 def test_latent_requests_insert_only_their_prompt_in_sglangs_radix_cache():
