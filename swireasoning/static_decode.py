@@ -1,0 +1,223 @@
+"""gpt-fast-class decoding for plain-attention models (Qwen3, Qwen2, Llama): a static KV cache
+allocated once, one slot per row, and a decode step that always takes input embeddings.
+
+The step is the model's own modules called in a fixed-shape order (no transformers cache or mask
+machinery), so it can be compiled and captured in a CUDA graph: token rows and SwiReasoning's latent
+rows (mixture + anchor blend) replay the same graph. Rows are cache slots: row i of a step of bucket
+size b is slot i, and a slot not in use writes to the scratch column (the last one), which no real
+row ever attends to. `swireasoning.decode.generate` is the eager reference and test oracle.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+log = logging.getLogger(__name__)
+STATIC_TYPES = ("qwen3", "qwen2", "llama")
+BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)
+
+
+def static_unsupported(model) -> str | None:
+    """Why `model` cannot take the static path (None: it can)."""
+    cfg = model.config
+    if cfg.model_type not in STATIC_TYPES:
+        return f"{cfg.model_type} is not a plain-attention model ({', '.join(STATIC_TYPES)})"
+    if getattr(cfg, "use_sliding_window", False) or getattr(cfg, "rope_scaling", None):
+        return "sliding-window or scaled-RoPE attention is not on the static path"
+    return None
+
+
+def bucket_of(n: int, capacity: int) -> int:
+    return min([b for b in BUCKETS if b >= n] + [capacity])
+
+
+def _rotate_half(x: Tensor) -> Tensor:
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+def _rope(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
+    return x * cos + _rotate_half(x) * sin
+
+
+class SlotCache:
+    """K and V per layer, [capacity, kv_heads, max_len, head_dim], allocated once."""
+
+    def __init__(self, model, capacity: int, max_len: int) -> None:
+        cfg = model.config
+        weight = model.get_input_embeddings().weight
+        kv_heads = cfg.num_key_value_heads
+        head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
+        shape = (capacity, kv_heads, max_len, head_dim)
+        self.k = [torch.zeros(shape, dtype=weight.dtype, device=weight.device) for _ in range(cfg.num_hidden_layers)]
+        self.v = [torch.zeros(shape, dtype=weight.dtype, device=weight.device) for _ in range(cfg.num_hidden_layers)]
+        self.capacity, self.max_len = capacity, max_len
+        self.scratch = max_len - 1  # the column unused slots write to; real rows end before it
+
+    def load(self, slot: int, cache) -> int:
+        """Copy a one-row transformers DynamicCache into `slot`; returns its length."""
+        length = 0
+        for i, layer in enumerate(cache.layers):
+            length = layer.keys.shape[-2]
+            self.k[i][slot, :, :length] = layer.keys[0]
+            self.v[i][slot, :, :length] = layer.values[0]
+        return length
+
+
+@torch.inference_mode()
+def prefill_slot(model, kv: SlotCache, slot: int, input_ids: Tensor) -> tuple[Tensor, int]:
+    """Run one unpadded prompt ([S] ids) through the model into `slot`: (last logits [1, V], length)."""
+    from transformers import DynamicCache
+
+    if input_ids.numel() + 1 >= kv.max_len:
+        raise ValueError(f"a prompt of {input_ids.numel()} tokens does not fit a static cache of {kv.max_len}")
+    cache = DynamicCache(config=model.config)
+    out = model(input_ids=input_ids[None], past_key_values=cache, use_cache=True, logits_to_keep=1)
+    return out.logits[:, -1], kv.load(slot, cache)
+
+
+class StaticStep:
+    """One decode step over slots [0, b): embeds [b, 1, d], position [b], write index [b] -> logits [b, V]."""
+
+    def __init__(self, model, kv: SlotCache) -> None:
+        self.model, self.kv = model, kv
+        self.columns = torch.arange(kv.max_len, device=kv.k[0].device)
+
+    def __call__(self, embeds: Tensor, position: Tensor, write: Tensor) -> Tensor:
+        inner = self.model.model
+        cos, sin = inner.rotary_emb(embeds, position[:, None])
+        cos, sin = cos[:, None], sin[:, None]  # [b, 1, 1, hd]: broadcast over heads
+        mask = (self.columns[None, :] <= write[:, None])[:, None, None, :]  # [b, 1, 1, L]
+        h = embeds
+        for i, layer in enumerate(inner.layers):
+            h = h + self._attention(layer.self_attn, layer.input_layernorm(h), cos, sin, mask, write, i)
+            h = h + layer.mlp(layer.post_attention_layernorm(h))
+        return self.model.lm_head(inner.norm(h))[:, -1]
+
+    def _attention(self, attn, x: Tensor, cos: Tensor, sin: Tensor, mask: Tensor, write: Tensor, i: int) -> Tensor:
+        b = x.shape[0]
+        kc, vc = self.kv.k[i][:b], self.kv.v[i][:b]
+        kv_heads, head_dim = kc.shape[1], kc.shape[3]
+        q = attn.q_proj(x).view(b, 1, -1, head_dim)
+        k = attn.k_proj(x).view(b, 1, kv_heads, head_dim)
+        if hasattr(attn, "q_norm"):
+            q, k = attn.q_norm(q), attn.k_norm(k)
+        q, k = _rope(q.transpose(1, 2), cos, sin), _rope(k.transpose(1, 2), cos, sin)  # [b, heads, 1, hd]
+        v = attn.v_proj(x).view(b, 1, kv_heads, head_dim).transpose(1, 2)
+        at = write.view(b, 1, 1, 1).expand(b, kv_heads, 1, head_dim)
+        kc.scatter_(2, at, k)
+        vc.scatter_(2, at, v)
+        # grouped-query attention for one query: each kv head's query heads act as its query positions
+        q = q.reshape(b, kv_heads, -1, head_dim)
+        out = torch.nn.functional.scaled_dot_product_attention(q, kc, vc, attn_mask=mask, scale=attn.scaling)
+        return attn.o_proj(out.reshape(b, 1, -1))
+
+
+class GraphedStep:
+    """`StaticStep` captured in one CUDA graph per bucket size (optionally compiled first); on the
+    CPU it runs eagerly. Inputs are copied into static buffers, so the caller's tensors are free."""
+
+    def __init__(self, step: StaticStep, compile: bool = True) -> None:
+        self.step = step
+        self.cuda = step.kv.k[0].is_cuda
+        self.fn: Callable[..., Tensor] = step
+        if self.cuda and compile:
+            self.fn = torch.compile(step)  # one recompile makes the batch dimension dynamic
+        self.graphs: dict[int, tuple[Any, tuple[Tensor, Tensor, Tensor], Tensor]] = {}
+        self.pool: Any = None
+
+    @torch.inference_mode()
+    def __call__(self, embeds: Tensor, position: Tensor, write: Tensor) -> Tensor:
+        if not self.cuda:
+            return self.step(embeds, position, write)
+        b = embeds.shape[0]
+        if b not in self.graphs:
+            self.graphs[b] = self._capture(b, embeds.shape[-1], embeds.dtype)
+        graph, (e, p, w), out = self.graphs[b]
+        e.copy_(embeds)
+        p.copy_(position)
+        w.copy_(write)
+        graph.replay()
+        return out
+
+    def _capture(self, b: int, d: int, dtype: torch.dtype):
+        device = self.step.kv.k[0].device
+        e = torch.zeros(b, 1, d, dtype=dtype, device=device)
+        p = torch.zeros(b, dtype=torch.long, device=device)
+        w = torch.full((b,), self.step.kv.scratch, dtype=torch.long, device=device)
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(3):  # compile, autotune and allocate before capture
+                self.fn(e, p, w)
+        torch.cuda.current_stream().wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph, pool=self.pool):
+            out = self.fn(e, p, w)
+        self.pool = graph.pool()
+        log.info("captured the decode step for %d rows", b)
+        return graph, (e, p, w), out
+
+
+def unpadded(batch, row: int) -> Tensor:
+    """Row `row` of a left-padded prompt batch, padding removed: [S]."""
+    return batch.input_ids[row][batch.attention_mask[row].bool()]
+
+
+@torch.inference_mode()
+def generate_static(
+    model,
+    batch,
+    *,
+    max_new_tokens: int,
+    sampling,
+    eos_ids: tuple[int, ...],
+    controller=None,
+    mixture_top_k: int | None = None,
+    generator: torch.Generator | None = None,
+    step: GraphedStep | None = None,
+):
+    """`swireasoning.decode.generate` on the static path, for one batch started together (rows are
+    slots 0..B-1; text-only prompts). Yields the same `Step`s. Finished rows keep replaying on the
+    scratch column until every row is done; one host sync per step, after the next step is queued."""
+    from swireasoning.decode import Step, sample
+    from swireasoning.mixture import next_embeddings
+
+    n = batch.input_ids.shape[0]
+    if step is None:
+        step = GraphedStep(StaticStep(model, SlotCache(model, n, batch.input_ids.shape[1] + max_new_tokens + 2)))
+    kv, device = step.step.kv, batch.input_ids.device
+    embedding = model.get_input_embeddings().weight
+    eos = torch.tensor(eos_ids, dtype=torch.long, device=device)
+    prefilled = [prefill_slot(model, kv, i, unpadded(batch, i)) for i in range(n)]
+    logits = torch.cat([p[0] for p in prefilled])
+    write = torch.tensor([p[1] for p in prefilled], dtype=torch.long, device=device)
+    position = batch.next_position.to(device).clone()
+    done = torch.zeros(n, dtype=torch.bool, device=device)
+    alive = torch.arange(n, device=device)
+    zeros = torch.zeros(n, dtype=torch.long, device=device)
+    for _ in range(max_new_tokens):
+        sampled = sample(logits, sampling, generator)
+        if controller is None:
+            ids, embeds, latent = sampled, embedding[sampled], torch.zeros_like(done)
+            switched, count, budget_hit, finished = zeros.to(torch.int8), zeros, latent, torch.isin(sampled, eos)
+        else:
+            d = controller.step(logits, sampled)
+            ids, embeds, latent, finished = d.ids, next_embeddings(d, embedding, mixture_top_k), d.latent, d.finished
+            switched, count, budget_hit = d.switched_to, d.switch_count, d.budget_hit
+        yield Step(alive, ids[alive], latent[alive], switched[alive], count[alive], finished[alive], budget_hit[alive])
+        newly = finished & ~done
+        done = done | finished
+        write = torch.where(done, kv.scratch, write)
+        logits = step(embeds[:, None, :], position, write)
+        position, write = position + 1, torch.where(done, write, write + 1)
+        all_done, any_new = torch.stack([done.all(), newly.any()]).tolist()
+        if all_done:
+            return
+        if any_new:
+            alive = (~done).nonzero().squeeze(1)
