@@ -25,7 +25,15 @@ from torch import Tensor
 from swireasoning.controller import SwiRConfig, SwiRController
 from swireasoning.decode import PromptBatch, SamplingParams, Step, generate, sample
 from swireasoning.mixture import next_embeddings
-from swireasoning.static_decode import GraphedStep, SlotCache, StaticStep, bucket_of, prefill_slot, unpadded
+from swireasoning.static_decode import (
+    GraphedStep,
+    SlotCache,
+    StaticStep,
+    bucket_of,
+    columns_for,
+    prefill_slot,
+    unpadded,
+)
 
 log = logging.getLogger(__name__)
 SWIR_KEYS = ("alpha0", "beta0", "window", "max_switch_count")
@@ -229,6 +237,7 @@ class StaticRows:
         self.next = torch.zeros(capacity, dtype=torch.long, device=self.device)  # index of the next fed token
         self.slots: dict[Ticket, int] = {}
         self.pending: dict[int, Tensor] = {}  # slot -> prefill logits [1, V], not sampled yet
+        self.lengths: dict[int, int] = {}  # slot -> tokens it will hold after this step's write
 
     def running(self) -> list[Ticket]:
         return list(self.slots)
@@ -247,6 +256,7 @@ class StaticRows:
                 torch.tensor([slot], device=self.device), max_new_tokens=r.max_new_tokens, **overrides
             )
         self.next[slot] = length
+        self.lengths[slot] = length
         self.write[slot] = self.kv.scratch
         self.pending[slot] = logits
         self.slots[ticket] = slot
@@ -256,6 +266,7 @@ class StaticRows:
         slot = self.slots.pop(ticket, None)
         if slot is not None:
             self.pending.pop(slot, None)
+            self.lengths.pop(slot, None)
             self.write[slot] = self.kv.scratch
 
     @torch.inference_mode()
@@ -266,7 +277,8 @@ class StaticRows:
         out = None
         if fed:
             b = bucket_of(max(fed) + 1, self.capacity)
-            out = self.graph(self.feed[:b, None], self.position[:b], self.write[:b])
+            width = columns_for(max(self.lengths.values()), self.kv.max_len)
+            out = self.graph(self.feed[:b, None], self.position[:b], self.write[:b], width)
         assert out is not None or self.pending
         logits = torch.cat([self.pending.pop(s) if s in self.pending else out[s : s + 1] for s in slots])  # type: ignore[index]
         index = torch.tensor(slots, device=self.device)
@@ -277,6 +289,8 @@ class StaticRows:
         self.position[index] = self.next[index]
         self.write[index] = self.next[index]
         self.next[index] += 1
+        for s in slots:
+            self.lengths[s] += 1
         host = torch.stack([f.long() for f in fields]).cpu()  # one device-to-host copy per step
         return [(t, _row_step(host[:, i])) for i, t in enumerate(tickets)]
 

@@ -36,6 +36,15 @@ def bucket_of(n: int, capacity: int) -> int:
     return min([b for b in BUCKETS if b >= n] + [capacity])
 
 
+def columns_for(longest: int, max_len: int) -> int:
+    """The attention width for rows holding up to `longest` tokens (one more written this step,
+    one scratch column beyond): a power of two from 256, at most the cache's length."""
+    width = 256
+    while width < longest + 2:
+        width *= 2
+    return min(width, max_len)
+
+
 def _rotate_half(x: Tensor) -> Tensor:
     half = x.shape[-1] // 2
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
@@ -88,20 +97,25 @@ class StaticStep:
         self.model, self.kv = model, kv
         self.columns = torch.arange(kv.max_len, device=kv.k[0].device)
 
-    def __call__(self, embeds: Tensor, position: Tensor, write: Tensor) -> Tensor:
+    def __call__(self, embeds: Tensor, position: Tensor, write: Tensor, kv_len: int) -> Tensor:
+        """Attends over the first `kv_len` columns only; rows writing past them (unused slots) write
+        to the last of them, which must lie beyond every real row's tokens."""
         inner = self.model.model
+        write = write.clamp(max=kv_len - 1)
         cos, sin = inner.rotary_emb(embeds, position[:, None])
         cos, sin = cos[:, None], sin[:, None]  # [b, 1, 1, hd]: broadcast over heads
-        mask = (self.columns[None, :] <= write[:, None])[:, None, None, :]  # [b, 1, 1, L]
+        mask = (self.columns[None, :kv_len] <= write[:, None])[:, None, None, :]  # [b, 1, 1, kv_len]
         h = embeds
         for i, layer in enumerate(inner.layers):
-            h = h + self._attention(layer.self_attn, layer.input_layernorm(h), cos, sin, mask, write, i)
+            h = h + self._attention(layer.self_attn, layer.input_layernorm(h), cos, sin, mask, write, i, kv_len)
             h = h + layer.mlp(layer.post_attention_layernorm(h))
         return self.model.lm_head(inner.norm(h))[:, -1]
 
-    def _attention(self, attn, x: Tensor, cos: Tensor, sin: Tensor, mask: Tensor, write: Tensor, i: int) -> Tensor:
+    def _attention(
+        self, attn, x: Tensor, cos: Tensor, sin: Tensor, mask: Tensor, write: Tensor, i: int, kv_len: int
+    ) -> Tensor:
         b = x.shape[0]
-        kc, vc = self.kv.k[i][:b], self.kv.v[i][:b]
+        kc, vc = self.kv.k[i][:b, :, :kv_len], self.kv.v[i][:b, :, :kv_len]
         kv_heads, head_dim = kc.shape[1], kc.shape[3]
         q = attn.q_proj(x).view(b, 1, -1, head_dim)
         k = attn.k_proj(x).view(b, 1, kv_heads, head_dim)
@@ -128,24 +142,25 @@ class GraphedStep:
         self.fn: Callable[..., Tensor] = step
         if self.cuda and compile:
             self.fn = torch.compile(step)  # one recompile makes the batch dimension dynamic
-        self.graphs: dict[int, tuple[Any, tuple[Tensor, Tensor, Tensor], Tensor]] = {}
+        self.graphs: dict[tuple[int, int], tuple[Any, tuple[Tensor, Tensor, Tensor], Tensor]] = {}
         self.pool: Any = None
 
     @torch.inference_mode()
-    def __call__(self, embeds: Tensor, position: Tensor, write: Tensor) -> Tensor:
+    def __call__(self, embeds: Tensor, position: Tensor, write: Tensor, kv_len: int | None = None) -> Tensor:
+        kv_len = kv_len or self.step.kv.max_len
         if not self.cuda:
-            return self.step(embeds, position, write)
-        b = embeds.shape[0]
-        if b not in self.graphs:
-            self.graphs[b] = self._capture(b, embeds.shape[-1], embeds.dtype)
-        graph, (e, p, w), out = self.graphs[b]
+            return self.step(embeds, position, write, kv_len)
+        key = (embeds.shape[0], kv_len)
+        if key not in self.graphs:
+            self.graphs[key] = self._capture(*key, embeds.shape[-1], embeds.dtype)
+        graph, (e, p, w), out = self.graphs[key]
         e.copy_(embeds)
         p.copy_(position)
         w.copy_(write)
         graph.replay()
         return out
 
-    def _capture(self, b: int, d: int, dtype: torch.dtype):
+    def _capture(self, b: int, kv_len: int, d: int, dtype: torch.dtype):
         device = self.step.kv.k[0].device
         e = torch.zeros(b, 1, d, dtype=dtype, device=device)
         p = torch.zeros(b, dtype=torch.long, device=device)
@@ -154,13 +169,13 @@ class GraphedStep:
         side.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(side):
             for _ in range(3):  # compile, autotune and allocate before capture
-                self.fn(e, p, w)
+                self.fn(e, p, w, kv_len)
         torch.cuda.current_stream().wait_stream(side)
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph, pool=self.pool):
-            out = self.fn(e, p, w)
+            out = self.fn(e, p, w, kv_len)
         self.pool = graph.pool()
-        log.info("captured the decode step for %d rows", b)
+        log.info("captured the decode step for %d rows over %d columns", b, kv_len)
         return graph, (e, p, w), out
 
 
