@@ -29,7 +29,6 @@ from swireasoning.static_decode import (
     GraphedStep,
     SlotCache,
     StaticStep,
-    bucket_of,
     columns_for,
     prefill_slot,
     unpadded,
@@ -222,12 +221,14 @@ class StaticRows:
 
     def __init__(
         self, model, eos_ids: tuple[int, ...], swir_base: SwiRConfig | None, capacity: int, max_len: int,
-        compile: bool = True,
+        compile: bool = True, graph: GraphedStep | None = None,
     ) -> None:  # fmt: skip
+        """`graph`: an existing captured step (and its cache) to share, e.g. with `generate_static`."""
         weight = model.get_input_embeddings().weight
         self.model, self.embedding, self.device = model, weight, weight.device
-        self.kv = SlotCache(model, capacity, max_len)
-        self.graph = GraphedStep(StaticStep(model, self.kv), compile=compile)
+        self.graph = graph or GraphedStep(StaticStep(model, SlotCache(model, capacity, max_len)), compile=compile)
+        self.kv = self.graph.step.kv
+        capacity = self.kv.capacity
         self.eos = torch.tensor(eos_ids, dtype=torch.long, device=self.device)
         self.controller = SwiRController(swir_base, capacity, self.device) if swir_base is not None else None
         self.capacity = capacity
@@ -276,7 +277,7 @@ class StaticRows:
         fed = [s for s in slots if s not in self.pending]
         out = None
         if fed:
-            b = bucket_of(max(fed) + 1, self.capacity)
+            b = max(fed) + 1  # the captured step pads to its bucket
             width = columns_for(max(self.lengths.values()), self.kv.max_len)
             out = self.graph(self.feed[:b, None], self.position[:b], self.write[:b], width)
         assert out is not None or self.pending

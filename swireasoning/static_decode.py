@@ -19,7 +19,7 @@ from torch import Tensor
 
 log = logging.getLogger(__name__)
 STATIC_TYPES = ("qwen3", "qwen2", "llama")
-BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)
+BUCKETS = (2, 4, 8, 16, 32, 64, 128)  # no 1: one compiled graph, dynamic in the rows, serves all
 
 
 def static_unsupported(model) -> str | None:
@@ -62,6 +62,7 @@ class SlotCache:
         weight = model.get_input_embeddings().weight
         kv_heads = cfg.num_key_value_heads
         head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
+        capacity = max(capacity, 2)  # the smallest captured bucket
         shape = (capacity, kv_heads, max_len, head_dim)
         self.k = [torch.zeros(shape, dtype=weight.dtype, device=weight.device) for _ in range(cfg.num_hidden_layers)]
         self.v = [torch.zeros(shape, dtype=weight.dtype, device=weight.device) for _ in range(cfg.num_hidden_layers)]
@@ -96,6 +97,7 @@ class StaticStep:
     def __init__(self, model, kv: SlotCache) -> None:
         self.model, self.kv = model, kv
         self.columns = torch.arange(kv.max_len, device=kv.k[0].device)
+        self.rows = torch.arange(kv.capacity, device=kv.k[0].device)
 
     def __call__(self, embeds: Tensor, position: Tensor, write: Tensor, kv_len: int) -> Tensor:
         """Attends over the first `kv_len` columns only; rows writing past them (unused slots) write
@@ -115,17 +117,17 @@ class StaticStep:
         self, attn, x: Tensor, cos: Tensor, sin: Tensor, mask: Tensor, write: Tensor, i: int, kv_len: int
     ) -> Tensor:
         b = x.shape[0]
-        kc, vc = self.kv.k[i][:b, :, :kv_len], self.kv.v[i][:b, :, :kv_len]
-        kv_heads, head_dim = kc.shape[1], kc.shape[3]
+        kv_heads, head_dim = self.kv.k[i].shape[1], self.kv.k[i].shape[3]
         q = attn.q_proj(x).view(b, 1, -1, head_dim)
         k = attn.k_proj(x).view(b, 1, kv_heads, head_dim)
         if hasattr(attn, "q_norm"):
             q, k = attn.q_norm(q), attn.k_norm(k)
         q, k = _rope(q.transpose(1, 2), cos, sin), _rope(k.transpose(1, 2), cos, sin)  # [b, heads, 1, hd]
         v = attn.v_proj(x).view(b, 1, kv_heads, head_dim).transpose(1, 2)
-        at = write.view(b, 1, 1, 1).expand(b, kv_heads, 1, head_dim)
-        kc.scatter_(2, at, k)
-        vc.scatter_(2, at, v)
+        rows = self.rows[:b]
+        self.kv.k[i][rows, :, write] = k[:, :, 0]  # index_put_ on the whole buffer: compiles in place
+        self.kv.v[i][rows, :, write] = v[:, :, 0]
+        kc, vc = self.kv.k[i][:b, :, :kv_len], self.kv.v[i][:b, :, :kv_len]
         # grouped-query attention for one query: each kv head's query heads act as its query positions
         q = q.reshape(b, kv_heads, -1, head_dim)
         out = torch.nn.functional.scaled_dot_product_attention(q, kc, vc, attn_mask=mask, scale=attn.scaling)
@@ -141,7 +143,7 @@ class GraphedStep:
         self.cuda = step.kv.k[0].is_cuda
         self.fn: Callable[..., Tensor] = step
         if self.cuda and compile:
-            self.fn = torch.compile(step)  # one recompile makes the batch dimension dynamic
+            self.fn = torch.compile(step, dynamic=True)  # rows and attention width symbolic: compiled once
         self.graphs: dict[tuple[int, int], tuple[Any, tuple[Tensor, Tensor, Tensor], Tensor]] = {}
         self.pool: Any = None
 
@@ -150,33 +152,54 @@ class GraphedStep:
         kv_len = kv_len or self.step.kv.max_len
         if not self.cuda:
             return self.step(embeds, position, write, kv_len)
-        key = (embeds.shape[0], kv_len)
+        b = embeds.shape[0]
+        key = (bucket_of(b, self.step.kv.capacity), kv_len)
         if key not in self.graphs:
             self.graphs[key] = self._capture(*key, embeds.shape[-1], embeds.dtype)
         graph, (e, p, w), out = self.graphs[key]
-        e.copy_(embeds)
-        p.copy_(position)
-        w.copy_(write)
+        e[:b].copy_(embeds)
+        p[:b].copy_(position)
+        w[:b].copy_(write)
+        w[b:].fill_(self.step.kv.scratch)  # rows past b: scratch writes, outputs ignored
         graph.replay()
-        return out
+        return out[:b]
 
     def _capture(self, b: int, kv_len: int, d: int, dtype: torch.dtype):
         device = self.step.kv.k[0].device
         e = torch.zeros(b, 1, d, dtype=dtype, device=device)
         p = torch.zeros(b, dtype=torch.long, device=device)
         w = torch.full((b,), self.step.kv.scratch, dtype=torch.long, device=device)
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):
-            for _ in range(3):  # compile, autotune and allocate before capture
-                self.fn(e, p, w, kv_len)
-        torch.cuda.current_stream().wait_stream(side)
+        try:
+            self._warm(e, p, w, kv_len)
+        except Exception:  # a compiler failure costs speed, not the answer
+            log.exception("compiling the decode step failed; capturing the eager kernels instead")
+            self.fn = self.step
+            self._warm(e, p, w, kv_len)
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph, pool=self.pool):
             out = self.fn(e, p, w, kv_len)
         self.pool = graph.pool()
         log.info("captured the decode step for %d rows over %d columns", b, kv_len)
         return graph, (e, p, w), out
+
+    def _warm(self, e: Tensor, p: Tensor, w: Tensor, kv_len: int) -> None:
+        """Compile, autotune and allocate on a side stream before capture."""
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(3):
+                self.fn(e, p, w, kv_len)
+        torch.cuda.current_stream().wait_stream(side)
+
+
+def controller_step(controller, compile: bool) -> Callable[[Tensor, Tensor], Any]:
+    """The controller's whole-batch step, its arithmetic compiled on request (CUDA: many small
+    kernels fused; measured 1.48 ms -> 0.26 ms per step on an H200)."""
+    raw = getattr(type(controller), "_step", None)
+    if not compile or raw is None:
+        return controller.step
+    compiled = torch.compile(raw, dynamic=True)
+    return lambda logits, sampled: compiled(controller, logits, sampled)
 
 
 def unpadded(batch, row: int) -> Tensor:
@@ -196,6 +219,7 @@ def generate_static(
     mixture_top_k: int | None = None,
     generator: torch.Generator | None = None,
     step: GraphedStep | None = None,
+    compile_controller: bool = False,
 ):
     """`swireasoning.decode.generate` on the static path, for one batch started together (rows are
     slots 0..B-1; text-only prompts). Yields the same `Step`s. Finished rows keep replaying on the
@@ -216,13 +240,15 @@ def generate_static(
     done = torch.zeros(n, dtype=torch.bool, device=device)
     alive = torch.arange(n, device=device)
     zeros = torch.zeros(n, dtype=torch.long, device=device)
+    swir_step = controller_step(controller, compile_controller) if controller is not None else None
     for _ in range(max_new_tokens):
         sampled = sample(logits, sampling, generator)
         if controller is None:
             ids, embeds, latent = sampled, embedding[sampled], torch.zeros_like(done)
             switched, count, budget_hit, finished = zeros.to(torch.int8), zeros, latent, torch.isin(sampled, eos)
         else:
-            d = controller.step(logits, sampled)
+            assert swir_step is not None
+            d = swir_step(logits, sampled)
             ids, embeds, latent, finished = d.ids, next_embeddings(d, embedding, mixture_top_k), d.latent, d.finished
             switched, count, budget_hit = d.switched_to, d.switch_count, d.budget_hit
         yield Step(alive, ids[alive], latent[alive], switched[alive], count[alive], finished[alive], budget_hit[alive])
