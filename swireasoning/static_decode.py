@@ -27,8 +27,11 @@ def static_unsupported(model) -> str | None:
     cfg = model.config
     if cfg.model_type not in STATIC_TYPES:
         return f"{cfg.model_type} is not a plain-attention model ({', '.join(STATIC_TYPES)})"
-    if getattr(cfg, "use_sliding_window", False) or getattr(cfg, "rope_scaling", None):
-        return "sliding-window or scaled-RoPE attention is not on the static path"
+    if getattr(cfg, "use_sliding_window", False):
+        return "sliding-window attention is not on the static path"
+    rope = getattr(cfg, "rope_parameters", None) or getattr(cfg, "rope_scaling", None) or {}
+    if rope.get("rope_type", rope.get("type")) in ("dynamic", "longrope"):
+        return "RoPE that changes with the sequence length is not on the static path"
     return None
 
 
