@@ -29,6 +29,7 @@ from swireasoning.static_decode import (
     GraphedStep,
     SlotCache,
     StaticStep,
+    bucket_of,
     columns_for,
     prefill_slot,
     unpadded,
@@ -242,6 +243,19 @@ class StaticRows:
 
     def running(self) -> list[Ticket]:
         return list(self.slots)
+
+    def warm(self) -> None:
+        """Compile and capture every (rows, width) step the loop can take, before the first visitor
+        waits for it (CUDA; nothing to do on the CPU). Idle slots write only scratch columns."""
+        if not self.graph.cuda:
+            return
+        width, widths = 256, []
+        while width < self.kv.max_len:
+            widths.append(width)
+            width *= 2
+        for w in [*widths, self.kv.max_len]:
+            for b in sorted({bucket_of(n, self.capacity) for n in range(1, self.capacity + 1)}):
+                self.graph(self.feed[:b, None], self.position[:b], self.write[:b], w)
 
     def admit(self, ticket: Ticket) -> bool:
         free = sorted(set(range(self.capacity)) - set(self.slots.values()))

@@ -168,6 +168,16 @@ class GraphedStep:
         return out[:b]
 
     def _capture(self, b: int, kv_len: int, d: int, dtype: torch.dtype):
+        try:
+            return self._capture_with(b, kv_len, d, dtype)
+        except Exception:
+            if self.fn is self.step:
+                raise
+            log.exception("capturing the compiled decode step failed; capturing the eager kernels instead")
+            self.fn = self.step
+            return self._capture_with(b, kv_len, d, dtype)
+
+    def _capture_with(self, b: int, kv_len: int, d: int, dtype: torch.dtype):
         device = self.step.kv.k[0].device
         e = torch.zeros(b, 1, d, dtype=dtype, device=device)
         p = torch.zeros(b, dtype=torch.long, device=device)
@@ -202,7 +212,18 @@ def controller_step(controller, compile: bool) -> Callable[[Tensor, Tensor], Any
     if not compile or raw is None:
         return controller.step
     compiled = torch.compile(raw, dynamic=True)
-    return lambda logits, sampled: compiled(controller, logits, sampled)
+    failed: list[bool] = []
+
+    def step(logits: Tensor, sampled: Tensor) -> Any:
+        if not failed:
+            try:
+                return compiled(controller, logits, sampled)
+            except Exception:  # compiling fails before the step runs: the state is untouched
+                log.exception("compiling the SwiReasoning step failed; running it eagerly")
+                failed.append(True)
+        return controller.step(logits, sampled)
+
+    return step
 
 
 def unpadded(batch, row: int) -> Tensor:

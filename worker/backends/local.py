@@ -210,7 +210,9 @@ def engine_rows(engine: LocalEngine, capacity: int, max_len: int, compile: bool)
     """Static-cache rows where the model's architecture allows, else interleaved eager rows."""
     reason = static_unsupported(engine.model)
     if reason is None:
-        return StaticRows(engine.model, engine.eos_ids, engine.swir_base, capacity, max_len + 2, compile=compile)
+        rows = StaticRows(engine.model, engine.eos_ids, engine.swir_base, capacity, max_len + 2, compile=compile)
+        rows.warm()
+        return rows
     log.info("local engine: eager decode loop (%s)", reason)
     return EagerRows(engine.model, engine.eos_ids, engine.swir_base, capacity)
 
