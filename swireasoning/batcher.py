@@ -240,6 +240,7 @@ class StaticRows:
         self.slots: dict[Ticket, int] = {}
         self.pending: dict[int, Tensor] = {}  # slot -> prefill logits [1, V], not sampled yet
         self.lengths: dict[int, int] = {}  # slot -> tokens it will hold after this step's write
+        self._ahead: Tensor | None = None  # logits of the step launched at the end of the last one
 
     def running(self) -> list[Ticket]:
         return list(self.slots)
@@ -283,18 +284,19 @@ class StaticRows:
             self.pending.pop(slot, None)
             self.lengths.pop(slot, None)
             self.write[slot] = self.kv.scratch
+        if not self.slots:
+            self._ahead = None
 
     @torch.inference_mode()
     def step(self) -> list[tuple[Ticket, Step]]:
+        """Sample every running row from the step launched last time (or its prefill logits), then
+        launch the next step before copying this one's tokens to the host, so the GPU runs it while
+        the host hands out tokens and admits or drops requests (their rows' extra work is ignored)."""
         tickets = sorted(self.slots, key=self.slots.__getitem__)
         slots = [self.slots[t] for t in tickets]
-        fed = [s for s in slots if s not in self.pending]
-        out = None
-        if fed:
-            b = max(fed) + 1  # the captured step pads to its bucket
-            width = columns_for(max(self.lengths.values()), self.kv.max_len)
-            out = self.graph(self.feed[:b, None], self.position[:b], self.write[:b], width)
-        assert out is not None or self.pending
+        out = self._ahead
+        if out is None and any(s not in self.pending for s in slots):
+            out = self._launch(slots)
         logits = torch.cat([self.pending.pop(s) if s in self.pending else out[s : s + 1] for s in slots])  # type: ignore[index]
         index = torch.tensor(slots, device=self.device)
         sampled = torch.cat(
@@ -306,8 +308,15 @@ class StaticRows:
         self.next[index] += 1
         for s in slots:
             self.lengths[s] += 1
+        self._ahead = self._launch(slots)
         host = torch.stack([f.long() for f in fields]).cpu()  # one device-to-host copy per step
         return [(t, _row_step(host[:, i])) for i, t in enumerate(tickets)]
+
+    def _launch(self, slots: list[int]) -> Tensor:
+        """The decode step of slots [0, max(slots)] (the captured step pads to its bucket)."""
+        b = max(slots) + 1
+        width = columns_for(max(self.lengths[s] for s in slots), self.kv.max_len)
+        return self.graph(self.feed[:b, None], self.position[:b], self.write[:b], width)
 
     def _directives(self, tickets: list[Ticket], index: Tensor, logits: Tensor, sampled: Tensor) -> list[Tensor]:
         """ids, latent, switched_to, switch_count, finished, budget_hit per row; the next inputs
