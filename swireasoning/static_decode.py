@@ -137,6 +137,14 @@ class StaticStep:
         return attn.o_proj(out.reshape(b, 1, -1))
 
 
+def static_buffers(step: StaticStep) -> None:
+    """The cache and index buffers have fixed shapes: only the rows and width of a call vary. Else
+    dynamic shapes would tie the row count to any equal buffer dimension (kv heads = 8 = 8 rows) and
+    compile again when they differ."""
+    for t in [*step.kv.k, *step.kv.v, step.columns, step.rows]:
+        torch._dynamo.mark_static(t)
+
+
 class GraphedStep:
     """`StaticStep` captured in one CUDA graph per bucket size (optionally compiled first); on the
     CPU it runs eagerly. Inputs are copied into static buffers, so the caller's tensors are free."""
@@ -146,6 +154,7 @@ class GraphedStep:
         self.cuda = step.kv.k[0].is_cuda
         self.fn: Callable[..., Tensor] = step
         if self.cuda and compile:
+            static_buffers(step)
             self.fn = torch.compile(step, dynamic=True)  # rows and attention width symbolic: compiled once
         self.graphs: dict[tuple[int, int], tuple[Any, tuple[Tensor, Tensor, Tensor], Tensor]] = {}
         self.pool: Any = None
