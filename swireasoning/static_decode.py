@@ -73,24 +73,27 @@ class SlotCache:
         self.scratch = max_len - 1  # the column unused slots write to; real rows end before it
 
     def load(self, slot: int, cache) -> int:
-        """Copy a one-row transformers DynamicCache into `slot`; returns its length."""
+        """Copy a transformers DynamicCache of B unpadded rows into slots [slot, slot + B); returns
+        the length."""
         length = 0
         for i, layer in enumerate(cache.layers):
-            length = layer.keys.shape[-2]
-            self.k[i][slot, :, :length] = layer.keys[0]
-            self.v[i][slot, :, :length] = layer.values[0]
+            rows, length = layer.keys.shape[0], layer.keys.shape[-2]
+            self.k[i][slot : slot + rows, :, :length] = layer.keys
+            self.v[i][slot : slot + rows, :, :length] = layer.values
         return length
 
 
 @torch.inference_mode()
 def prefill_slot(model, kv: SlotCache, slot: int, input_ids: Tensor) -> tuple[Tensor, int]:
-    """Run one unpadded prompt ([S] ids) through the model into `slot`: (last logits [1, V], length)."""
+    """Run one unpadded prompt ([S] ids), or B of one length ([B, S]), through the model into slots
+    [slot, slot + B): (last logits [B, V], length)."""
     from transformers import DynamicCache
 
-    if input_ids.numel() + 1 >= kv.max_len:
-        raise ValueError(f"a prompt of {input_ids.numel()} tokens does not fit a static cache of {kv.max_len}")
+    ids = input_ids if input_ids.ndim == 2 else input_ids[None]
+    if ids.shape[1] + 1 >= kv.max_len:
+        raise ValueError(f"a prompt of {ids.shape[1]} tokens does not fit a static cache of {kv.max_len}")
     cache = DynamicCache(config=model.config)
-    out = model(input_ids=input_ids[None], past_key_values=cache, use_cache=True, logits_to_keep=1)
+    out = model(input_ids=ids, past_key_values=cache, use_cache=True, logits_to_keep=1)
     return out.logits[:, -1], kv.load(slot, cache)
 
 
@@ -266,9 +269,13 @@ def generate_static(
     kv, device = step.step.kv, batch.input_ids.device
     embedding = model.get_input_embeddings().weight
     eos = torch.tensor(eos_ids, dtype=torch.long, device=device)
-    prefilled = [prefill_slot(model, kv, i, unpadded(batch, i)) for i in range(n)]
-    logits = torch.cat([p[0] for p in prefilled])
-    write = torch.tensor([p[1] for p in prefilled], dtype=torch.long, device=device)
+    if bool(batch.attention_mask.all()):  # no padding: one forward for the whole batch
+        logits, length = prefill_slot(model, kv, 0, batch.input_ids)
+        write = torch.full((n,), length, dtype=torch.long, device=device)
+    else:
+        prefilled = [prefill_slot(model, kv, i, unpadded(batch, i)) for i in range(n)]
+        logits = torch.cat([p[0] for p in prefilled])
+        write = torch.tensor([p[1] for p in prefilled], dtype=torch.long, device=device)
     position = batch.next_position.to(device).clone()
     done = torch.zeros(n, dtype=torch.bool, device=device)
     alive = torch.arange(n, device=device)

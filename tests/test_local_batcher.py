@@ -81,10 +81,12 @@ def test_tiny_qwen3_takes_the_static_path_and_the_hybrid_model_does_not(qwen3, t
     assert static_unsupported(type("M", (), {"config": hybrid})()) is not None
 
 
+@pytest.mark.parametrize("first", [[0, 0, 0, 21, 22, 23], [11, 12, 13, 21, 22, 23]], ids=["padded", "unpadded"])
 @pytest.mark.parametrize("sampling", [GREEDY, SAMPLED], ids=["greedy", "sampled"])
-def test_static_path_emits_the_eager_loops_tokens(qwen3, sampling):
-    """A left-padded batch of two, plain and SwiReasoning, on the static cache and on the eager loop."""
-    ids = torch.tensor([[0, 0, 0, 21, 22, 23], [31, 32, 33, 34, 35, 36]])
+def test_static_path_emits_the_eager_loops_tokens(qwen3, sampling, first):
+    """A batch of two (left-padded: prefilled row by row; else at once), plain and SwiReasoning, on
+    the static cache and on the eager loop."""
+    ids = torch.tensor([first, [31, 32, 33, 34, 35, 36]])
     mask = (ids != 0).long()
     position = (mask.cumsum(-1) - 1).clamp(min=0)
     batch = PromptBatch(ids, mask, position, position[:, -1] + 1)
