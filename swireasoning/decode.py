@@ -123,9 +123,10 @@ def generate(
     from swireasoning.mixture import next_embeddings
 
     embedding = model.get_input_embeddings().weight  # [V, d]
-    eos = torch.tensor(eos_ids, dtype=torch.long)
+    device = batch.input_ids.device
+    eos = torch.tensor(eos_ids, dtype=torch.long, device=device)
     cache = DynamicCache(config=model.config)
-    rows = torch.arange(batch.input_ids.shape[0])
+    rows = torch.arange(batch.input_ids.shape[0], device=device)
     mask, position = batch.attention_mask, batch.next_position.clone()
     logits = prefill(model, batch, cache)
     for _ in range(max_new_tokens):

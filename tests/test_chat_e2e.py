@@ -83,3 +83,19 @@ def test_swireasoning_job_streams_its_counts_and_latent_marks_consistently(clien
     titles = [m["metadata"].get("title", "") for m in messages if m.get("metadata")]
     want = f"Thinking · {switches} switch{'es' if switches > 1 else ''}" if switches else "Thinking"
     assert all(t == want for t in titles), "the thinking block's title counts the same switches"
+
+
+def test_three_chats_at_once_finish_each_with_its_own_text_and_stats(web):
+    """Three visitors on the local engine at once (one decode loop): each gets the answer and the
+    token count it gets alone with the same seed."""
+    asks = [("Tell me about rivers.", 24, 11), ("Tell me about stars, please.", 32, 12), ("Bread?", 40, 13)]
+    clients = [Client(web, verbose=False) for _ in asks]
+    jobs = [chat(c, text, max_tokens=n, seed=seed) for c, (text, n, seed) in zip(clients, asks, strict=True)]
+    together = [last_answer(j.result()[0]) for j in jobs]
+    for c in clients:
+        c.predict(api_name="/new_chat")
+    for (text, n, seed), got in zip(asks, together, strict=True):
+        alone = last_answer(chat(clients[0], text, max_tokens=n, seed=seed).result()[0])
+        clients[0].predict(api_name="/new_chat")
+        assert (got.thinking, got.answer) == (alone.thinking, alone.answer)
+        assert re.search(r"· (\d+) tokens", got.footer).group(1) == re.search(r"· (\d+) tokens", alone.footer).group(1)

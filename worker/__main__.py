@@ -55,12 +55,13 @@ def main() -> None:
     models = [entry(m) for m in chosen] if chosen else available(settings)
     os.environ["RIO_WORKER_MODELS"] = ",".join(m.key for m in models)  # read by the preload hook
     local = any(m.backend == "local" for m in models)
-    # Local engines compute: one job at a time, in the consumer's own process (no pool IPC on the
-    # path of every job); more than one means a prefork pool, one model per child.
-    # SGLang jobs wait on the network: many threads per process (run one process per core).
-    concurrency = os.environ.get("RIO_WORKER_CONCURRENCY", "1" if local else "64")
-    pool = ("solo" if concurrency == "1" else "prefork") if local else "threads"
-    if pool == "solo":
+    # A local engine decodes its concurrent jobs together in one engine thread (continuous
+    # batching), so its jobs are threads of one process that holds the model, as many as the
+    # engine has rows; SGLang jobs wait on the network: many threads per process.
+    rows = str(settings.local_batch)
+    concurrency = os.environ.get("RIO_WORKER_CONCURRENCY", rows if local else "64")
+    pool = "solo" if concurrency == "1" else "threads"
+    if local:
         from worker.tasks import preload
 
         preload()

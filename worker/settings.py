@@ -19,6 +19,10 @@ class Settings(BaseModel):
     tiny_model_path: Path = Path("var/models/tiny-random")
     rio_local_model: str | None = None
     qwen_local_model: str | None = None
+    local_device: str = "auto"  # the local engine's device: auto (CUDA when present), cpu, cuda:N
+    local_batch: int = 8  # requests one local engine decodes together (rows of its one decode loop)
+    local_max_len: int = 8192  # tokens per row of the local engine's static KV cache (plain-attention models)
+    local_compile: bool = True  # compile the captured CUDA decode step (off: capture the eager kernels)
     rio_sglang_url: str | None = None
     qwen_sglang_url: str | None = None
     sglang_api_key: str | None = None

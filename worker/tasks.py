@@ -49,7 +49,9 @@ def backend(model: str) -> Backend:
     if e.backend == "local":
         from worker.backends.local import LocalBackend, LocalEngine
 
-        return LocalBackend(LocalEngine.load(where), e.context_limit)
+        s = settings()
+        engine = LocalEngine.load(where, s.local_device)
+        return LocalBackend(engine, min(e.context_limit, s.local_max_len), s.local_batch, s.local_compile)
     if e.backend == "sglang":
         s = settings()
         return SGLangBackend(

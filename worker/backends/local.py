@@ -1,7 +1,9 @@
-"""The local engine: a transformers model in the worker process, driven by `swireasoning.decode`.
+"""The local engine: a transformers model in the worker process, driven by `swireasoning.batcher`.
 
-Loaded once per worker process. Serves text and images (Qwen3.5's PIL image processor; no
-torchvision), streams thinking apart from the answer, and runs SwiReasoning when a job asks.
+Loaded once per worker process, on the GPU when there is one (bf16). Concurrent jobs share one
+decode loop (continuous batching; a captured static-cache step for plain-attention models such as
+Qwen3). Serves text and images (Qwen3.5's PIL image processor; no torchvision), streams thinking
+apart from the answer, and runs SwiReasoning when a job asks.
 """
 
 from __future__ import annotations
@@ -10,17 +12,19 @@ import io
 import logging
 import time
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 import torch
 from PIL import Image
 
-from swireasoning.controller import SwiRConfig, SwiRController
-from swireasoning.decode import PromptBatch, SamplingParams, Step, generate
+from swireasoning.batcher import BatchEngine, EagerRows, Request, Rows, StaticRows
+from swireasoning.controller import SwiRConfig
+from swireasoning.decode import PromptBatch, SamplingParams, Step
 from swireasoning.hf import swir_config
 from swireasoning.progress import TO
+from swireasoning.static_decode import static_unsupported
 from worker.backends.base import JobContext
 from worker.backends.detok import IncrementalText
 from worker.errors import InputError, PromptTooLong
@@ -59,8 +63,12 @@ class LocalEngine:
     tokenizer: Any
     image_processor: Any | None
 
+    @property
+    def device(self) -> torch.device:
+        return self.model.get_input_embeddings().weight.device
+
     @classmethod
-    def load(cls, source: str) -> LocalEngine:
+    def load(cls, source: str, device: str = "auto") -> LocalEngine:
         from transformers import (
             AutoConfig,
             AutoImageProcessor,
@@ -72,9 +80,12 @@ class LocalEngine:
         config = AutoConfig.from_pretrained(source)
         vision = hasattr(config, "vision_config")
         loader = AutoModelForImageTextToText if vision else AutoModelForCausalLM
-        model = loader.from_pretrained(source, dtype="auto").eval()
+        where = torch.device(resolve_device(device))
+        dtype: Any = torch.bfloat16 if where.type == "cuda" else "auto"
+        model: Any = loader.from_pretrained(source, dtype=dtype)
+        model = model.to(where).eval()
         processor = AutoImageProcessor.from_pretrained(source) if vision else None
-        log.info("loaded %s (%s, images=%s)", source, type(model).__name__, vision)
+        log.info("loaded %s (%s, images=%s) on %s", source, type(model).__name__, vision, where)
         return cls(model, AutoTokenizer.from_pretrained(source), processor)
 
     @cached_property
@@ -138,7 +149,25 @@ class LocalEngine:
         else:
             position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
             next_position = position_ids[:, -1] + 1
-        return PromptBatch(input_ids, mask, position_ids, next_position, vision)
+        return on_device(PromptBatch(input_ids, mask, position_ids, next_position, vision), self.device)
+
+
+def resolve_device(device: str) -> str:
+    """`auto`: the first CUDA device when there is one, else the CPU; else as given (cpu, cuda:N)."""
+    if device == "auto":
+        return "cuda:0" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def on_device(batch: PromptBatch, device: torch.device) -> PromptBatch:
+    """The prompt batch, images included, on the model's device."""
+    return PromptBatch(
+        batch.input_ids.to(device),
+        batch.attention_mask.to(device),
+        batch.position_ids.to(device),
+        batch.next_position.to(device),
+        {k: v.to(device) for k, v in batch.vision.items()},
+    )
 
 
 class TokenEvents:
@@ -177,12 +206,24 @@ class TokenEvents:
             yield AnswerDelta(delta=delta)
 
 
+def engine_rows(engine: LocalEngine, capacity: int, max_len: int, compile: bool) -> Rows:
+    """Static-cache rows where the model's architecture allows, else interleaved eager rows."""
+    reason = static_unsupported(engine.model)
+    if reason is None:
+        rows = StaticRows(engine.model, engine.eos_ids, engine.swir_base, capacity, max_len + 2, compile=compile)
+        rows.warm()
+        return rows
+    log.info("local engine: eager decode loop (%s)", reason)
+    return EagerRows(engine.model, engine.eos_ids, engine.swir_base, capacity)
+
+
 class LocalBackend:
     name = "local"
 
-    def __init__(self, engine: LocalEngine, context_limit: int) -> None:
+    def __init__(self, engine: LocalEngine, context_limit: int, batch: int = 8, compile: bool = True) -> None:
         self.engine = engine
         self.context_limit = context_limit
+        self.loop = BatchEngine(engine_rows(engine, batch, context_limit, compile))
 
     def _prompt(self, job: JobSpec, ctx: JobContext) -> PromptBatch:
         text = self.engine.render(job.messages, enable_thinking=job.reasoning.mode != "off")
@@ -194,45 +235,38 @@ class LocalBackend:
             )
         return batch
 
-    def _controller(self, job: JobSpec, max_new_tokens: int) -> SwiRController | None:
-        if job.reasoning.mode != "swireasoning":
-            return None
-        r = job.reasoning
-        cfg = replace(
-            self.engine.swir_base,
-            alpha0=r.alpha0,
-            beta0=r.beta0,
-            window=r.window,
-            max_switch_count=r.max_switch_count,
-            max_new_tokens=max_new_tokens,
+    def _request(self, job: JobSpec, batch: PromptBatch) -> Request:
+        s, r = job.sampling, job.reasoning
+        max_new = min(s.max_tokens, self.context_limit - batch.input_ids.shape[1])
+        seed = s.seed if s.seed is not None else int(time.time_ns() % 2**63)
+        swir = None
+        if r.mode == "swireasoning":
+            swir = {"alpha0": r.alpha0, "beta0": r.beta0, "window": r.window, "max_switch_count": r.max_switch_count}
+        return Request(
+            prompt=batch,
+            sampling=SamplingParams(s.temperature, s.top_p, s.top_k, s.min_p),
+            max_new_tokens=max_new,
+            generator=torch.Generator(device=self.engine.device).manual_seed(seed),
+            swir=swir,
+            mixture_top_k=r.mixture_top_k,
         )
-        return SwiRController(cfg, batch=1)
 
     def execute(self, job: JobSpec, ctx: JobContext) -> Generator[Event, None, None]:
         yield Started(worker=ctx.worker, backend=self.name)
         t0 = time.perf_counter()
         batch = self._prompt(job, ctx)
-        max_new = min(job.sampling.max_tokens, self.context_limit - batch.input_ids.shape[1])
-        s = job.sampling
-        generator = torch.Generator().manual_seed(s.seed if s.seed is not None else int(time.time_ns() % 2**63))
         events = TokenEvents(self.engine, thinking=job.reasoning.mode != "off")
         first_token_at: float | None = None
         finish: FinishReason = "length"
-        steps = generate(
-            self.engine.model,
-            batch,
-            max_new_tokens=max_new,
-            sampling=SamplingParams(s.temperature, s.top_p, s.top_k, s.min_p),
-            eos_ids=self.engine.eos_ids,
-            controller=self._controller(job, max_new),
-            mixture_top_k=job.reasoning.mixture_top_k,
-            generator=generator,
-        )
-        for index, step in enumerate(steps):
-            first_token_at = first_token_at or time.perf_counter()
-            yield from events.push(step, 0, index)
-            if bool(step.finished[0]):
-                finish = "budget" if bool(step.budget_hit[0]) else "stop"
+        ticket = self.loop.submit(self._request(job, batch))
+        try:
+            for index, step in enumerate(ticket):
+                first_token_at = first_token_at or time.perf_counter()
+                yield from events.push(step, 0, index)
+                if bool(step.finished[0]):
+                    finish = "budget" if bool(step.budget_hit[0]) else "stop"
+        finally:
+            ticket.cancel()  # closing this generator (Stop, deadline) frees the row before the next step
         decode_s = time.perf_counter() - (first_token_at or t0)
         yield Stats(
             prompt_tokens=int(batch.attention_mask.sum()),

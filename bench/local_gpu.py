@@ -1,0 +1,286 @@
+"""The local engine on one GPU: a random bf16 model of Rio 3.0 Open Mini's size (Qwen3 4B config).
+
+    python -m bench.local_gpu [--tokens 128] [--batches 1,8,32] [--no-compile]
+
+Prints, per batch: HF `generate()`, our eager loop (plain / SwiReasoning), our static-cache
+captured loop (plain / SwiReasoning), SwiR / plain of the fast path and the bandwidth floor; then 8
+concurrent requests through the batched engine against one alone; and the CUDA checks (fast path
+tokens and logits against the eager loop, PASS/FAIL). Writes the results as JSON to
+$OUT/local17.json when OUT is set. Imports only swireasoning, transformers and torch; skips
+without CUDA.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from swireasoning.batcher import BatchEngine, Request, StaticRows
+from swireasoning.controller import SwiRConfig, SwiRController
+from swireasoning.decode import PromptBatch, SamplingParams, decode_one, generate, prefill
+from swireasoning.static_decode import GraphedStep, SlotCache, StaticStep, generate_static, prefill_slot
+
+log = logging.getLogger("bench.local_gpu")
+SAMPLING = SamplingParams(temperature=0.6, top_p=0.95, top_k=20)
+GREEDY = SamplingParams(temperature=0.0)
+PROMPT_LEN = 32
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+QWEN3_4B = dict(
+    hidden_size=2560, num_hidden_layers=36, num_attention_heads=32, num_key_value_heads=8, head_dim=128,
+    intermediate_size=9728, vocab_size=151_936, tie_word_embeddings=True, max_position_embeddings=40_960,
+    rope_theta=1_000_000.0, rms_norm_eps=1e-6,
+)  # fmt: skip
+
+
+SMOKE = dict(
+    hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+    intermediate_size=128, vocab_size=2048, tie_word_embeddings=True, max_position_embeddings=512,
+)  # fmt: skip
+
+
+def build_model(device: str, shape: dict[str, Any]):
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+
+    torch.manual_seed(0)
+    config = Qwen3Config(**shape)
+    with torch.device(device):
+        model: Any = Qwen3ForCausalLM(config)
+    return model.to(torch.bfloat16 if device == "cuda" else torch.float32).eval()
+
+
+def sync() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def prompts(batch: int, device: str, vocab: int) -> PromptBatch:
+    g = torch.Generator().manual_seed(batch)
+    ids = torch.randint(1000, vocab - 1000, (batch, PROMPT_LEN), generator=g).to(device)
+    mask = torch.ones_like(ids)
+    position = (mask.cumsum(-1) - 1).clamp(min=0)
+    return PromptBatch(ids, mask, position, position[:, -1] + 1)
+
+
+def swir_cfg(tokens: int, vocab: int) -> SwiRConfig:
+    """Qwen3's anchors and forced words (a random model has no tokenizer); never ends early."""
+    think, end = min(151_667, vocab - 2), min(151_668, vocab - 1)
+    return SwiRConfig(
+        think_id=think, end_think_id=end, linebreak_id=198, eos_ids=(-1,), math_ids=tuple(range(15, 300)),
+        convergence_ids=(end,), termination_ids=(end, 271, 785, 1590, 4226, 374), max_new_tokens=tokens,
+    )  # fmt: skip
+
+
+def timed(fn: Callable[[], int]) -> float:
+    """tokens/s of one call (synchronised around it)."""
+    sync()
+    t0 = time.perf_counter()
+    tokens = fn()
+    sync()
+    return tokens / (time.perf_counter() - t0)
+
+
+def count(steps) -> int:
+    return sum(int(s.ids.numel()) for s in steps)
+
+
+def hf_generate(model, batch: PromptBatch, tokens: int) -> int:
+    out = model.generate(
+        input_ids=batch.input_ids, attention_mask=batch.attention_mask, max_new_tokens=tokens, min_new_tokens=tokens,
+        do_sample=True, temperature=SAMPLING.temperature, top_p=SAMPLING.top_p, top_k=SAMPLING.top_k,
+    )  # fmt: skip
+    return int((out.shape[1] - batch.input_ids.shape[1]) * out.shape[0])
+
+
+def eager(model, batch: PromptBatch, tokens: int, swir: bool) -> int:
+    b, device = batch.input_ids.shape[0], batch.input_ids.device
+    controller = SwiRController(swir_cfg(tokens, model.config.vocab_size), b, device) if swir else None
+    g = torch.Generator(device=device).manual_seed(0)
+    steps = generate(model, batch, max_new_tokens=tokens, sampling=SAMPLING, eos_ids=(-1,), controller=controller,
+                     generator=g)  # fmt: skip
+    return count(steps)
+
+
+def fast(model, step: GraphedStep, batch: PromptBatch, tokens: int, swir: bool) -> int:
+    b, device = batch.input_ids.shape[0], batch.input_ids.device
+    controller = SwiRController(swir_cfg(tokens, model.config.vocab_size), b, device) if swir else None
+    g = torch.Generator(device=device).manual_seed(0)
+    steps = generate_static(
+        model, batch, max_new_tokens=tokens, sampling=SAMPLING, eos_ids=(-1,), controller=controller, generator=g,
+        step=step, compile_controller=swir,
+    )  # fmt: skip
+    return count(steps)
+
+
+def floor(model, batch: int, bandwidth: float) -> float:
+    weight_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
+    return batch * bandwidth / weight_bytes
+
+
+def bandwidth() -> float:
+    """Device-to-device copy, bytes read + written per second."""
+    x = torch.empty(1 << 30, dtype=torch.uint8, device=DEVICE)
+    y = torch.empty_like(x)
+    y.copy_(x)
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(10):
+        y.copy_(x)
+    torch.cuda.synchronize()
+    return 2 * 10 * x.numel() / (time.perf_counter() - t0)
+
+
+def batch_row(model, step: GraphedStep, b: int, a: argparse.Namespace, bw: float) -> dict[str, Any]:
+    batch = prompts(b, DEVICE, model.config.vocab_size)
+    row: dict[str, Any] = {"batch": b}
+    fast(model, step, batch, 8, False)  # compile and capture this batch size
+    fast(model, step, batch, 8, True)
+    row["fast_plain"] = timed(lambda: fast(model, step, batch, a.tokens, False))
+    row["fast_swir"] = timed(lambda: fast(model, step, batch, a.tokens, True))
+    row["swir_over_plain"] = row["fast_swir"] / row["fast_plain"]
+    eager(model, batch, 2, False)
+    row["eager_plain"] = timed(lambda: eager(model, batch, a.eager_tokens, False))
+    row["eager_swir"] = timed(lambda: eager(model, batch, a.eager_tokens, True))
+    row["hf_generate"] = timed(lambda: hf_generate(model, batch, a.hf_tokens))
+    row["floor"] = floor(model, b, bw) if b <= 8 else None
+    log.info("batch %d: %s", b, row)
+    return row
+
+
+def concurrent(model, step: GraphedStep, jobs: int, tokens: int) -> dict[str, float]:
+    """`jobs` requests submitted together to the batched engine, against one alone (aggregate tok/s)."""
+    cfg = swir_cfg(tokens, model.config.vocab_size)
+    engine = BatchEngine(StaticRows(model, (-1,), cfg, step.step.kv.capacity, 0, graph=step))
+
+    def run(n: int, max_new: int) -> int:
+        tickets = [
+            engine.submit(Request(prompts(1, DEVICE, model.config.vocab_size), SAMPLING, max_new,
+                                  torch.Generator(device=DEVICE).manual_seed(i)))
+            for i in range(n)
+        ]  # fmt: skip
+        return sum(count(t) for t in tickets)
+
+    run(jobs, 4)  # capture the bucket sizes the engine will use
+    run(1, 4)
+    alone = timed(lambda: run(1, tokens))
+    together = timed(lambda: run(jobs, tokens))
+    return {"jobs": jobs, "one_alone": alone, "together": together, "speedup": together / alone}
+
+
+def check(model, step: GraphedStep, tokens: int = 48) -> dict[str, Any]:
+    """Fast path against the eager loop on this GPU: greedy tokens; then, fed the same tokens
+    (teacher forcing), how often the two steps' argmax agree and their largest logit difference
+    relative to the largest logit. bf16 kernels that sum in another order may flip a near-tie
+    (PASS (numerics)); a wrong cache, mask or rotation moves logits by their own size (FAIL)."""
+    from transformers import DynamicCache
+
+    batch = prompts(2, DEVICE, model.config.vocab_size)
+    ref = [s.ids.tolist() for s in generate(model, batch, max_new_tokens=tokens, sampling=GREEDY, eos_ids=(-1,))]
+    got = [s.ids.tolist() for s in generate_static(model, batch, max_new_tokens=tokens, sampling=GREEDY, eos_ids=(-1,),
+                                                   step=step)]  # fmt: skip
+    same = next((t for t, (a, b) in enumerate(zip(ref, got, strict=True)) if a != b), tokens)
+    cache = DynamicCache(config=model.config)
+    logits = prefill(model, batch, cache)
+    kv = step.step.kv
+    for i in range(2):
+        prefill_slot(model, kv, i, batch.input_ids[i])
+    emb, worst, agree = model.get_input_embeddings().weight, 0.0, 0
+    mask, position = batch.attention_mask, batch.next_position.clone()
+    for t in range(tokens):
+        ids = torch.tensor(ref[t], device=DEVICE)
+        mask = torch.cat([mask, mask.new_ones(2, 1)], dim=1)
+        eager_logits = decode_one(model, emb[ids][:, None], position, mask, cache, False).float()
+        fast_logits = step(emb[ids][:, None], position, position).float()
+        worst = max(worst, float(((eager_logits - fast_logits).abs().max() / eager_logits.abs().max()).item()))
+        agree += int((eager_logits.argmax(-1) == fast_logits.argmax(-1)).all())
+        position = position + 1
+    ok = worst < 0.1 and agree >= 0.9 * tokens
+    verdict = "PASS" if same == tokens else ("PASS (numerics)" if ok else "FAIL")
+    print(f"{verdict}: fast path vs eager loop, greedy: {same}/{tokens} steps equal; teacher-forced: argmax agrees "
+          f"at {agree}/{tokens} steps, logits max |diff| / max |logit| = {worst:.4f} (bounds 0.9, 0.1)")  # fmt: skip
+    del logits
+    return {"verdict": verdict, "equal_steps": same, "steps": tokens, "argmax_agree": agree, "logits_rel_diff": worst}
+
+
+def guarded(what: str, fn: Callable[[], Any]) -> Any:
+    """One part's failure is reported and the others still run (one GPU session for everything)."""
+    try:
+        return fn()
+    except Exception as exc:
+        log.exception("%s failed", what)
+        print(f"FAIL: {what}: {type(exc).__name__}: {exc}")
+        return None
+
+
+def table(rows: list[dict[str, Any]], conc: dict[str, float] | None) -> str:
+    def f(x: float | None) -> str:
+        return "—" if x is None else f"{x:,.1f}"
+
+    lines = [
+        "| batch | HF generate() | our loop, plain | our loop, SwiR | fast, plain | fast, SwiR | SwiR / plain "
+        "| floor |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['batch']} | {f(r['hf_generate'])} | {f(r['eager_plain'])} | {f(r['eager_swir'])} | "
+            f"{f(r['fast_plain'])} | {f(r['fast_swir'])} | {r['swir_over_plain']:.2f} | {f(r['floor'])} |"
+        )
+    if conc is None:
+        return "\n".join(lines)
+    lines.append(
+        f"\n{conc['jobs']} concurrent requests through the batched engine: {conc['together']:,.1f} tok/s in all; "
+        f"one alone {conc['one_alone']:,.1f} tok/s; {conc['speedup']:.2f}x"
+    )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    p = argparse.ArgumentParser()
+    p.add_argument("--tokens", type=int, default=128)
+    p.add_argument("--eager-tokens", type=int, default=48)
+    p.add_argument("--hf-tokens", type=int, default=24)
+    p.add_argument("--batches", default="1,8,32")
+    p.add_argument("--no-compile", action="store_true")
+    p.add_argument("--smoke", action="store_true", help="a tiny model on this machine: the bench's code, not its speed")
+    a = p.parse_args()
+    out = Path(os.environ["OUT"]) / "local17.json" if os.environ.get("OUT") else None
+    if not torch.cuda.is_available() and not a.smoke:
+        print("skipped: no CUDA device (this bench measures the local engine on a GPU)")
+        if out:
+            out.write_text(json.dumps({"skipped": "no CUDA device"}))
+        return
+    t0 = time.perf_counter()
+    name = torch.cuda.get_device_name() if DEVICE == "cuda" else "cpu (smoke)"
+    result: dict[str, Any] = {"torch": torch.__version__, "device": name}
+    model = build_model(DEVICE, SMOKE if a.smoke else QWEN3_4B)
+    batches = [int(b) for b in a.batches.split(",")]
+    step = GraphedStep(StaticStep(model, SlotCache(model, max(batches), 256)), compile=not a.no_compile)
+    bw = bandwidth() if DEVICE == "cuda" else 1e9
+    result["bandwidth_GBps"] = bw / 1e9
+    result["rows"] = []
+    for b in batches:
+        row = guarded(f"batch {b}", lambda b=b: batch_row(model, step, b, a, bw))  # type: ignore[misc]
+        if row is not None:
+            result["rows"].append(row)
+    result["concurrent"] = guarded("concurrent", lambda: concurrent(model, step, 8, a.tokens))
+    result["check"] = guarded("check", lambda: check(model, step))  # after the batches: no extra compile
+    result["seconds"] = time.perf_counter() - t0
+    print(table(result["rows"], result["concurrent"]))
+    print(f"bandwidth {bw / 1e9:,.0f} GB/s; compile={'off' if a.no_compile else 'on'}; {result['seconds']:.0f} s")
+    if out:
+        out.write_text(json.dumps(result, indent=1))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

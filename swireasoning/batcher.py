@@ -1,0 +1,359 @@
+"""Several requests, one decode loop: continuous batching for the local engine.
+
+An engine thread owns the model. Requests are admitted between steps, each into its own row with
+its own sampling parameters, generator and (for SwiReasoning) its own slot of one shared
+`SwiRController`; a finished, exhausted or cancelled request frees its row before the next step.
+
+Two row sets share the engine: `StaticRows` (plain-attention models: every running row in one
+captured static-cache step, see `static_decode`) and `EagerRows` (any other model, e.g. hybrid
+linear attention: each request runs `decode.generate` and the loop interleaves them, one step each).
+A request's tokens are those of `decode.generate` run alone with the same generator.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import torch
+from torch import Tensor
+
+from swireasoning.controller import SwiRConfig, SwiRController
+from swireasoning.decode import PromptBatch, SamplingParams, Step, generate, sample
+from swireasoning.mixture import next_embeddings
+from swireasoning.static_decode import (
+    GraphedStep,
+    SlotCache,
+    StaticStep,
+    bucket_of,
+    columns_for,
+    prefill_slot,
+    unpadded,
+)
+
+log = logging.getLogger(__name__)
+SWIR_KEYS = ("alpha0", "beta0", "window", "max_switch_count")
+
+
+@dataclass
+class Request:
+    prompt: PromptBatch  # one row
+    sampling: SamplingParams
+    max_new_tokens: int
+    generator: torch.Generator | None = None  # on the model's device
+    swir: dict[str, Any] | None = None  # None: plain; else SwiRConfig overrides (SWIR_KEYS)
+    mixture_top_k: int | None = None
+
+
+class Ticket:
+    """A submitted request: iterate it for its `Step`s (one row each); `cancel()` frees its row."""
+
+    _END = object()
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.emitted = 0
+        self._steps: queue.Queue[Any] = queue.Queue()
+        self._cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def put(self, step: Step) -> None:
+        self.emitted += 1
+        self._steps.put(step)
+
+    def end(self, error: BaseException | None = None) -> None:
+        self._steps.put(error if error is not None else self._END)
+
+    def __iter__(self) -> Iterator[Step]:
+        while True:
+            item = self._steps.get()
+            if item is self._END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+
+class Rows(Protocol):
+    def admit(self, ticket: Ticket) -> bool: ...  # False: no free row now
+    def release(self, ticket: Ticket) -> None: ...
+    def step(self) -> list[tuple[Ticket, Step]]: ...
+    def running(self) -> list[Ticket]: ...
+
+
+def _done(ticket: Ticket, step: Step) -> bool:
+    return bool(step.finished[0]) or ticket.emitted >= ticket.request.max_new_tokens
+
+
+class BatchEngine:
+    """The engine thread: admit waiting requests, drop cancelled ones, step, hand out the steps."""
+
+    def __init__(self, rows: Rows) -> None:
+        self.rows = rows
+        self._inbox: queue.Queue[Ticket] = queue.Queue()
+        self._waiting: list[Ticket] = []
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, request: Request) -> Ticket:
+        ticket = Ticket(request)
+        self._inbox.put(ticket)
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, daemon=True, name="local-engine")
+                self._thread.start()
+        return ticket
+
+    def _run(self) -> None:
+        while True:
+            self._take(block=not self.rows.running() and not self._waiting)
+            self._admit()
+            for ticket in [t for t in self.rows.running() if t.cancelled]:
+                self._finish(ticket)
+            if self.rows.running():
+                self._step()
+
+    def _take(self, block: bool) -> None:
+        try:
+            self._waiting.append(self._inbox.get(block=block))
+            while True:
+                self._waiting.append(self._inbox.get_nowait())
+        except queue.Empty:
+            pass
+
+    def _admit(self) -> None:
+        while self._waiting:
+            ticket = self._waiting[0]
+            if ticket.cancelled:
+                self._waiting.pop(0).end()
+                continue
+            try:
+                if not self.rows.admit(ticket):
+                    return
+            except Exception as exc:  # a prompt the model refuses fails its own request only
+                log.exception("could not admit a request")
+                ticket.end(exc)
+            self._waiting.pop(0)
+
+    def _step(self) -> None:
+        try:
+            out = self.rows.step()
+        except Exception as exc:
+            log.exception("a decode step failed; ending its requests")
+            for ticket in self.rows.running():
+                self.rows.release(ticket)
+                ticket.end(exc)
+            return
+        for ticket, step in out:
+            ticket.put(step)
+            if _done(ticket, step):
+                self._finish(ticket)
+
+    def _finish(self, ticket: Ticket) -> None:
+        self.rows.release(ticket)
+        ticket.end()
+
+
+@dataclass
+class EagerRows:
+    """Any model: one `decode.generate` per request, interleaved one step at a time."""
+
+    model: Any
+    eos_ids: tuple[int, ...]
+    swir_base: SwiRConfig | None = None
+    capacity: int = 8
+    gens: dict[Ticket, Iterator[Step]] = field(default_factory=dict)
+
+    def admit(self, ticket: Ticket) -> bool:
+        if len(self.gens) >= self.capacity:
+            return False
+        r = ticket.request
+        controller = None
+        if r.swir is not None:
+            assert self.swir_base is not None, "SwiReasoning needs the engine's SwiRConfig"
+            cfg = _swir_cfg(self.swir_base, r)
+            controller = SwiRController(cfg, 1, device=r.prompt.input_ids.device)
+        self.gens[ticket] = generate(
+            self.model, r.prompt, max_new_tokens=r.max_new_tokens, sampling=r.sampling, eos_ids=self.eos_ids,
+            controller=controller, mixture_top_k=r.mixture_top_k, generator=r.generator,
+        )  # fmt: skip
+        return True
+
+    def release(self, ticket: Ticket) -> None:
+        gen = self.gens.pop(ticket, None)
+        if gen is not None:
+            gen.close()  # type: ignore[attr-defined]
+
+    def running(self) -> list[Ticket]:
+        return list(self.gens)
+
+    def step(self) -> list[tuple[Ticket, Step]]:
+        out = []
+        for ticket, gen in list(self.gens.items()):
+            step = next(gen, None)
+            if step is None:  # max_new_tokens reached inside the loop
+                self.release(ticket)
+                ticket.end()
+                continue
+            out.append((ticket, step))
+        return out
+
+
+def _swir_cfg(base: SwiRConfig, r: Request) -> SwiRConfig:
+    from dataclasses import replace
+
+    overrides = {k: v for k, v in (r.swir or {}).items() if k in SWIR_KEYS}
+    return replace(base, max_new_tokens=r.max_new_tokens, **overrides)
+
+
+class StaticRows:
+    """Plain-attention models: every running request is a slot of one static cache, and one
+    captured step runs them all (slots [0, bucket), the lowest free slot taken first)."""
+
+    def __init__(
+        self, model, eos_ids: tuple[int, ...], swir_base: SwiRConfig | None, capacity: int, max_len: int,
+        compile: bool = True, graph: GraphedStep | None = None,
+    ) -> None:  # fmt: skip
+        """`graph`: an existing captured step (and its cache) to share, e.g. with `generate_static`."""
+        weight = model.get_input_embeddings().weight
+        self.model, self.embedding, self.device = model, weight, weight.device
+        self.graph = graph or GraphedStep(StaticStep(model, SlotCache(model, capacity, max_len)), compile=compile)
+        self.kv = self.graph.step.kv
+        capacity = self.kv.capacity
+        self.eos = torch.tensor(eos_ids, dtype=torch.long, device=self.device)
+        self.controller = SwiRController(swir_base, capacity, self.device) if swir_base is not None else None
+        self.capacity = capacity
+        self.feed = torch.zeros(capacity, weight.shape[1], dtype=weight.dtype, device=self.device)
+        self.position = torch.zeros(capacity, dtype=torch.long, device=self.device)
+        self.write = torch.full((capacity,), self.kv.scratch, dtype=torch.long, device=self.device)
+        self.next = torch.zeros(capacity, dtype=torch.long, device=self.device)  # index of the next fed token
+        self.slots: dict[Ticket, int] = {}
+        self.pending: dict[int, Tensor] = {}  # slot -> prefill logits [1, V], not sampled yet
+        self.lengths: dict[int, int] = {}  # slot -> tokens it will hold after this step's write
+        self._ahead: Tensor | None = None  # logits of the step launched at the end of the last one
+
+    def running(self) -> list[Ticket]:
+        return list(self.slots)
+
+    def warm(self) -> None:
+        """Compile and capture every (rows, width) step the loop can take, before the first visitor
+        waits for it (CUDA; nothing to do on the CPU). Idle slots write only scratch columns."""
+        if not self.graph.cuda:
+            return
+        width, widths = 256, []
+        while width < self.kv.max_len:
+            widths.append(width)
+            width *= 2
+        for w in [*widths, self.kv.max_len]:
+            for b in sorted({bucket_of(n, self.capacity) for n in range(1, self.capacity + 1)}):
+                self.graph(self.feed[:b, None], self.position[:b], self.write[:b], w)
+
+    def admit(self, ticket: Ticket) -> bool:
+        free = sorted(set(range(self.capacity)) - set(self.slots.values()))
+        if not free:
+            return False
+        slot, r = free[0], ticket.request
+        logits, length = prefill_slot(self.model, self.kv, slot, unpadded(r.prompt, 0).to(self.device))
+        r.max_new_tokens = min(r.max_new_tokens, self.kv.scratch - length)
+        if r.swir is not None:
+            assert self.controller is not None, "SwiReasoning needs the engine's SwiRConfig"
+            overrides = {k: v for k, v in r.swir.items() if k in SWIR_KEYS}
+            self.controller.reset(
+                torch.tensor([slot], device=self.device), max_new_tokens=r.max_new_tokens, **overrides
+            )
+        self.next[slot] = length
+        self.lengths[slot] = length
+        self.write[slot] = self.kv.scratch
+        self.pending[slot] = logits
+        self.slots[ticket] = slot
+        return True
+
+    def release(self, ticket: Ticket) -> None:
+        slot = self.slots.pop(ticket, None)
+        if slot is not None:
+            self.pending.pop(slot, None)
+            self.lengths.pop(slot, None)
+            self.write[slot] = self.kv.scratch
+        if not self.slots:
+            self._ahead = None
+
+    @torch.inference_mode()
+    def step(self) -> list[tuple[Ticket, Step]]:
+        """Sample every running row from the step launched last time (or its prefill logits), then
+        launch the next step before copying this one's tokens to the host, so the GPU runs it while
+        the host hands out tokens and admits or drops requests (their rows' extra work is ignored)."""
+        tickets = sorted(self.slots, key=self.slots.__getitem__)
+        slots = [self.slots[t] for t in tickets]
+        out = self._ahead
+        if out is None and any(s not in self.pending for s in slots):
+            out = self._launch(slots)
+        logits = torch.cat([self.pending.pop(s) if s in self.pending else out[s : s + 1] for s in slots])  # type: ignore[index]
+        index = torch.tensor(slots, device=self.device)
+        sampled = torch.cat(
+            [sample(logits[i : i + 1], t.request.sampling, t.request.generator) for i, t in enumerate(tickets)]
+        )
+        fields = self._directives(tickets, index, logits, sampled)
+        self.position[index] = self.next[index]
+        self.write[index] = self.next[index]
+        self.next[index] += 1
+        for s in slots:
+            self.lengths[s] += 1
+        self._ahead = self._launch(slots)
+        host = torch.stack([f.long() for f in fields]).cpu()  # one device-to-host copy per step
+        return [(t, _row_step(host[:, i])) for i, t in enumerate(tickets)]
+
+    def _launch(self, slots: list[int]) -> Tensor:
+        """The decode step of slots [0, max(slots)] (the captured step pads to its bucket)."""
+        b = max(slots) + 1
+        width = columns_for(max(self.lengths[s] for s in slots), self.kv.max_len)
+        return self.graph(self.feed[:b, None], self.position[:b], self.write[:b], width)
+
+    def _directives(self, tickets: list[Ticket], index: Tensor, logits: Tensor, sampled: Tensor) -> list[Tensor]:
+        """ids, latent, switched_to, switch_count, finished, budget_hit per row; the next inputs
+        written to `feed` (token rows: E[id]; SwiReasoning rows: as `next_embeddings` says)."""
+        ids, latent = sampled.clone(), torch.zeros_like(sampled, dtype=torch.bool)
+        switched, count, budget = torch.zeros_like(sampled), torch.zeros_like(sampled), latent.clone()
+        finished = torch.isin(sampled, self.eos)
+        self.feed[index] = self.embedding[sampled]
+        swir = [i for i, t in enumerate(tickets) if t.request.swir is not None]
+        if swir and self.controller is not None:
+            at = torch.tensor(swir, device=self.device)
+            d = self.controller.step(logits[at], sampled[at], rows=index[at])
+            ids[at], latent[at], finished[at], budget[at] = d.ids, d.latent, d.finished, d.budget_hit
+            switched[at], count[at] = d.switched_to.long(), d.switch_count
+            for top_k in {tickets[i].request.mixture_top_k for i in swir}:
+                mine = [j for j, i in enumerate(swir) if tickets[i].request.mixture_top_k == top_k]
+                sub = _directive_rows(d, torch.tensor(mine, device=self.device))
+                self.feed[index[at[mine]]] = next_embeddings(sub, self.embedding, top_k)
+        return [ids, latent, switched, count, finished, budget]
+
+
+def _directive_rows(d, rows: Tensor):
+    """The rows `rows` of a Directive."""
+    from dataclasses import fields, replace
+
+    return replace(d, **{f.name: getattr(d, f.name)[rows] for f in fields(d)})
+
+
+def _row_step(values: Tensor) -> Step:
+    """One request's Step (a batch of one) from its column of the stacked host copy."""
+    ids, latent, switched, count, finished, budget = values[:, None]
+    return Step(
+        torch.zeros(1, dtype=torch.long),
+        ids,
+        latent.bool(),
+        switched.to(torch.int8),
+        count,
+        finished.bool(),
+        budget.bool(),
+    )
