@@ -27,6 +27,7 @@ import torch
 from swireasoning.batcher import BatchEngine, Request, StaticRows
 from swireasoning.controller import SwiRConfig, SwiRController
 from swireasoning.decode import PromptBatch, SamplingParams, decode_one, generate, prefill
+from swireasoning.fused import FusedSwiRController
 from swireasoning.static_decode import GraphedStep, SlotCache, StaticStep, generate_static, prefill_slot
 
 log = logging.getLogger("bench.local_gpu")
@@ -109,13 +110,15 @@ def eager(model, batch: PromptBatch, tokens: int, swir: bool) -> int:
     return count(steps)
 
 
-def fast(model, step: GraphedStep, batch: PromptBatch, tokens: int, swir: bool) -> int:
+def fast(model, step: GraphedStep, batch: PromptBatch, tokens: int, swir: bool, fused: bool = True) -> int:
+    """The static path; SwiReasoning with the fused controller step, or the eager one compiled."""
     b, device = batch.input_ids.shape[0], batch.input_ids.device
-    controller = SwiRController(swir_cfg(tokens, model.config.vocab_size), b, device) if swir else None
+    kind = FusedSwiRController if fused else SwiRController
+    controller = kind(swir_cfg(tokens, model.config.vocab_size), b, device) if swir else None
     g = torch.Generator(device=device).manual_seed(0)
     steps = generate_static(
         model, batch, max_new_tokens=tokens, sampling=SAMPLING, eos_ids=(-1,), controller=controller, generator=g,
-        step=step, compile_controller=swir,
+        step=step, compile_controller=swir and not fused,
     )  # fmt: skip
     return count(steps)
 
@@ -146,6 +149,8 @@ def batch_row(model, step: GraphedStep, b: int, a: argparse.Namespace, bw: float
     row["fast_plain"] = timed(lambda: fast(model, step, batch, a.tokens, False))
     row["fast_swir"] = timed(lambda: fast(model, step, batch, a.tokens, True))
     row["swir_over_plain"] = row["fast_swir"] / row["fast_plain"]
+    fast(model, step, batch, 8, True, fused=False)
+    row["fast_swir_compiled"] = timed(lambda: fast(model, step, batch, a.tokens, True, fused=False))
     eager(model, batch, 2, False)
     row["eager_plain"] = timed(lambda: eager(model, batch, a.eager_tokens, False))
     row["eager_swir"] = timed(lambda: eager(model, batch, a.eager_tokens, True))
@@ -225,14 +230,15 @@ def table(rows: list[dict[str, Any]], conc: dict[str, float] | None) -> str:
         return "—" if x is None else f"{x:,.1f}"
 
     lines = [
-        "| batch | HF generate() | our loop, plain | our loop, SwiR | fast, plain | fast, SwiR | SwiR / plain "
-        "| floor |",
-        "|---|---|---|---|---|---|---|---|",
+        "| batch | HF generate() | our loop, plain | our loop, SwiR | fast, plain | fast, SwiR (fused step) "
+        "| fast, SwiR (compiled eager step) | SwiR / plain | floor |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['batch']} | {f(r['hf_generate'])} | {f(r['eager_plain'])} | {f(r['eager_swir'])} | "
-            f"{f(r['fast_plain'])} | {f(r['fast_swir'])} | {r['swir_over_plain']:.2f} | {f(r['floor'])} |"
+            f"{f(r['fast_plain'])} | {f(r['fast_swir'])} | {f(r.get('fast_swir_compiled'))} | "
+            f"{r['swir_over_plain']:.2f} | {f(r['floor'])} |"
         )
     if conc is None:
         return "\n".join(lines)

@@ -24,6 +24,7 @@ from torch import Tensor
 
 from swireasoning.controller import SwiRConfig, SwiRController
 from swireasoning.decode import PromptBatch, SamplingParams, Step, generate, sample
+from swireasoning.fused import FusedSwiRController
 from swireasoning.mixture import next_embeddings
 from swireasoning.static_decode import (
     GraphedStep,
@@ -231,7 +232,8 @@ class StaticRows:
         self.kv = self.graph.step.kv
         capacity = self.kv.capacity
         self.eos = torch.tensor(eos_ids, dtype=torch.long, device=self.device)
-        self.controller = SwiRController(swir_base, capacity, self.device) if swir_base is not None else None
+        # the fused step on CUDA (no host sync, one pass over the logits), the eager one elsewhere
+        self.controller = FusedSwiRController(swir_base, capacity, self.device) if swir_base is not None else None
         self.capacity = capacity
         self.feed = torch.zeros(capacity, weight.shape[1], dtype=weight.dtype, device=self.device)
         self.position = torch.zeros(capacity, dtype=torch.long, device=self.device)
@@ -342,7 +344,8 @@ def _directive_rows(d, rows: Tensor):
     """The rows `rows` of a Directive."""
     from dataclasses import fields, replace
 
-    return replace(d, **{f.name: getattr(d, f.name)[rows] for f in fields(d)})
+    picked = {f.name: getattr(d, f.name) for f in fields(d)}
+    return replace(d, **{name: None if v is None else v[rows] for name, v in picked.items()})
 
 
 def _row_step(values: Tensor) -> Step:

@@ -84,7 +84,7 @@ def prefill(model, batch: PromptBatch, cache) -> Tensor:
         logits_to_keep=1,
         **batch.vision,
     )
-    return out.logits[:, -1]
+    return out.logits[:, -1].float()  # float32 logits, as SGLang and HF generate sample from
 
 
 def decode_one(model, embeds: Tensor, position: Tensor, attention_mask: Tensor, cache, mrope: bool) -> Tensor:
@@ -96,7 +96,7 @@ def decode_one(model, embeds: Tensor, position: Tensor, attention_mask: Tensor, 
         past_key_values=cache,
         use_cache=True,
     )
-    return out.logits[:, -1]
+    return out.logits[:, -1].float()
 
 
 def _plain_step(ids: Tensor, eos_ids: Tensor) -> tuple[Tensor, Tensor, Tensor]:

@@ -94,7 +94,7 @@ def prefill_slot(model, kv: SlotCache, slot: int, input_ids: Tensor) -> tuple[Te
         raise ValueError(f"a prompt of {ids.shape[1]} tokens does not fit a static cache of {kv.max_len}")
     cache = DynamicCache(config=model.config)
     out = model(input_ids=ids, past_key_values=cache, use_cache=True, logits_to_keep=1)
-    return out.logits[:, -1], kv.load(slot, cache)
+    return out.logits[:, -1].float(), kv.load(slot, cache)
 
 
 class StaticStep:
@@ -117,7 +117,7 @@ class StaticStep:
         for i, layer in enumerate(inner.layers):
             h = h + self._attention(layer.self_attn, layer.input_layernorm(h), cos, sin, mask, write, i, kv_len)
             h = h + layer.mlp(layer.post_attention_layernorm(h))
-        return self.model.lm_head(inner.norm(h))[:, -1]
+        return self.model.lm_head(inner.norm(h))[:, -1].float()
 
     def _attention(
         self, attn, x: Tensor, cos: Tensor, sin: Tensor, mask: Tensor, write: Tensor, i: int, kv_len: int
