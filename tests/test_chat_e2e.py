@@ -69,7 +69,7 @@ def test_swireasoning_job_streams_latent_steps_and_switches(client):
     job = chat(client, "Think in switches.", mode="swireasoning", window=4, max_switch_count=0, max_tokens=80, seed=3)
     final = last_answer(job.result()[0])
     client.predict(api_name="/new_chat")
-    match = re.search(r"thinking (\d+) explicit \+ (\d+) latent · (\d+) switches", final.footer)
+    match = re.search(r"thinking (\d+) explicit \+ (\d+) latent · (\d+) switch(?:es)?", final.footer)
     assert match, final.footer
     explicit, latent, switches = map(int, match.groups())
     assert latent >= 1 and switches >= 1 and explicit >= 1
