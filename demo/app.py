@@ -49,7 +49,7 @@ def build_app(service: ChatService, models: list[ModelEntry], default_pair: tupl
             with gr.Tab("Battle", id="battle"):
                 build_battle(service, page)
             with gr.Tab("Leaderboard", id="leaderboard"):
-                build_leaderboard(service)
+                build_leaderboard(service, demo)
             shared = build_shared(service)
         gr.Markdown(f"<sub>{storage_note(settings)}</sub>", elem_id="storage-note")
         wire_continue(service, page, chat, compare, shared)

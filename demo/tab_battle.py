@@ -99,7 +99,7 @@ def build_battle(service: ChatService, page: Page) -> None:
     new.click(lambda: (Battle(), [], [], HIDDEN), None, [state, pane_a, pane_b, info], api_name="new_battle")
 
 
-def build_leaderboard(service: ChatService) -> gr.Dataframe:
+def build_leaderboard(service: ChatService, demo: gr.Blocks) -> gr.Dataframe:
     gr.Markdown(
         "Ratings are a Bradley-Terry fit on the Elo scale (1000 = average) over every blind-battle vote; "
         "ties and *both bad* count half a win each; intervals are 95% bootstrap intervals (200 resamples)."
@@ -110,7 +110,8 @@ def build_leaderboard(service: ChatService) -> gr.Dataframe:
         n = len(await service.client.votes.all())
         return f"{plural(n, 'vote')} so far." if n else "No votes yet: play a blind battle and vote to start it."
 
-    count = gr.Markdown(note, elem_id="leaderboard-note")  # a callable value is read on every page load
+    count = gr.Markdown(elem_id="leaderboard-note")
+    demo.load(note, None, [count], api_visibility="private")
     refresh = gr.Button("Refresh", elem_id="refresh-leaderboard")
 
     async def compute() -> list[list]:
