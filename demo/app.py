@@ -36,7 +36,7 @@ def build_app(service: ChatService, models: list[ModelEntry], default_pair: tupl
                 "Thinking is shown collapsed; *dimmed* thinking marks SwiReasoning's latent steps."
             )
             if sign_in_offered(settings):  # signed-in visitors get their own, larger quota
-                gr.LoginButton(elem_id="login", scale=0, min_width=220)
+                gr.LoginButton(elem_id="login", size="sm", scale=0, min_width=200)
         resume = gr.BrowserState(None, storage_key="rio-resume", secret=settings.browser_secret)
         knobs = Knobs.build()
         with gr.Tabs(elem_id="tabs") as tabs:
