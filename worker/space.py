@@ -99,7 +99,7 @@ class Stack:
     def stop(self) -> None:
         """Workers first, Redis last (it saves its append-only file on SIGTERM)."""
         self.stopping.set()
-        for child in reversed(self.children):
+        for child in reversed(list(self.children)):
             if child.proc is not None and child.proc.poll() is None:
                 child.proc.terminate()
                 try:
@@ -116,7 +116,16 @@ def build_tiny_model(settings: Settings, env: dict[str, str], root: Path) -> Non
         return
     log.info("building the tiny model at %s", settings.tiny_model_path)
     subprocess.run([sys.executable, "-m", "worker.tiny_model", str(settings.tiny_model_path)], env=env, cwd=root,
-                   check=True)  # fmt: skip
+                   check=True, preexec_fn=die_with_parent)  # fmt: skip
+
+
+def start_worker(stack: Stack, settings: Settings) -> None:
+    """The tiny model (built first if missing), then the worker, then supervision (a thread: the web
+    starts meanwhile, and jobs sent before the worker is up wait in the queue)."""
+    build_tiny_model(settings, stack.env, stack.root)
+    if not stack.stopping.is_set():
+        stack.add("worker", "-m", "worker")
+        stack.watch()
 
 
 def start_stack(env: dict[str, str], root: Path) -> Stack:
@@ -126,9 +135,7 @@ def start_stack(env: dict[str, str], root: Path) -> Stack:
     stack = Stack(env, root)
     stack.add("redis", "-m", "worker.redis_server")
     redis_server.wait_ready(settings.redis_url, timeout_s=30)
-    build_tiny_model(settings, env, root)
-    stack.add("worker", "-m", "worker")
-    threading.Thread(target=stack.watch, name="space-supervisor", daemon=True).start()
+    threading.Thread(target=start_worker, args=(stack, settings), name="space-supervisor", daemon=True).start()
     return stack
 
 
