@@ -21,7 +21,10 @@ def signed_in_user(request: Any) -> str | None:
     scope = getattr(raw, "scope", None)
     session = scope.get("session") if isinstance(scope, dict) else None  # absent without OAuth middleware
     info = session.get("oauth_info") if isinstance(session, dict) else None
-    if not isinstance(info, dict) or float(info.get("expires_at") or 0) < time.time():
+    if not isinstance(info, dict):
+        return None
+    expires = info.get("expires_at")
+    if expires is not None and float(expires) < time.time():  # Gradio's rule: an expired login is none
         return None
     name = (info.get("userinfo") or {}).get("preferred_username")
     return str(name)[:96] if name else None
