@@ -201,25 +201,42 @@ def test_first_visit_deep_links_and_reload_show_no_error(space_app):
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        page = browser.new_page(viewport={"width": 1300, "height": 1000})
-        page.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), outside_world)
-        errors: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        context = browser.new_context(viewport={"width": 1300, "height": 1000})
+        context.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), outside_world)
         for i, link in enumerate(links):
+            page, errors, inflight = context.new_page(), [], set()
+            page.on("console", lambda m, errors=errors: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
+            page.on("request", lambda r, inflight=inflight: inflight.add(r) if "heartbeat" not in r.url else None)
+            page.on("requestfinished", inflight.discard)
+            page.on("requestfailed", inflight.discard)
+            page.goto(url + ("" if link == "reload" else link), wait_until="load")
+            settle(page, inflight)
             if link == "reload":
-                page.goto(url, wait_until="load")
                 page.reload(wait_until="load")
-            else:
-                page.goto(url + link, wait_until="load")
-            page.wait_for_selector("#storage-note", timeout=30_000)
-            page.wait_for_timeout(1500)  # the page's load events run now; a failing one shows its error badge
+                settle(page, inflight)
             page.screenshot(path=str(SHOTS / f"space-{i}-{re.sub(r'[^a-z]+', '-', link)[:20]}.png"), full_page=True)
             assert page.locator(".toast-body.error, .error").count() == 0, (link, page.inner_text("body")[:2000])
             assert errors == [], (link, errors)
             if link == "?tab=leaderboard":
                 assert "No votes yet" in page.inner_text("#leaderboard-note")
+            page.close()
         browser.close()
+
+
+def settle(page, inflight: set, quiet_s: float = 0.7, timeout_s: float = 60) -> None:
+    """Wait until the page's load events are done: no request in flight for `quiet_s` (Gradio's
+    heartbeat stream stays open for the page's life and is not counted). Leaving a page earlier
+    aborts its requests, which the page logs as errors of its own."""
+    page.wait_for_selector("#storage-note", timeout=timeout_s * 1000)
+    deadline, quiet_since = time.monotonic() + timeout_s, time.monotonic()
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+        if inflight:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= quiet_s:
+            return
+    raise TimeoutError(f"requests still in flight: {[r.url for r in inflight]}")
 
 
 def test_sigterm_stops_everything_the_app_started(space_app, checkout):
