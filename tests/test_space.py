@@ -208,8 +208,8 @@ def test_first_visit_deep_links_and_reload_show_no_error(space_app):
             page.on("console", lambda m, errors=errors: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
             page.on("request", lambda r, inflight=inflight: inflight.add(r) if "heartbeat" not in r.url else None)
-            page.on("requestfinished", inflight.discard)
-            page.on("requestfailed", inflight.discard)
+            page.on("requestfinished", lambda r, inflight=inflight: inflight.discard(r))
+            page.on("requestfailed", lambda r, inflight=inflight: inflight.discard(r))
             page.goto(url + ("" if link == "reload" else link), wait_until="load")
             settle(page, inflight)
             if link == "reload":
