@@ -30,13 +30,13 @@ TABS = ("chat", "compare", "battle", "leaderboard")
 def build_app(service: ChatService, models: list[ModelEntry], default_pair: tuple[str, str]) -> gr.Blocks:
     settings = service.client.settings
     with gr.Blocks(title="Rio 3.5 Open — demo") as demo:
-        with gr.Row(equal_height=True):
-            gr.Markdown(
-                "# Rio 3.5 Open 397B\nOpen model by the City of Rio de Janeiro (MIT). "
-                "Thinking is shown collapsed; *dimmed* thinking marks SwiReasoning's latent steps."
-            )
-            if sign_in_offered(settings):  # signed-in visitors get their own, larger quota
-                gr.LoginButton(elem_id="login", size="sm", scale=0, min_width=200)
+        gr.Markdown(
+            "# Rio 3.5 Open 397B\nOpen model by the City of Rio de Janeiro (MIT). "
+            "Thinking is shown collapsed; *dimmed* thinking marks SwiReasoning's latent steps."
+        )
+        if sign_in_offered(settings):  # signed-in visitors get their own, larger quota
+            with gr.Row():  # left, clear of the Space header Gradio draws top right on *.hf.space
+                gr.LoginButton(elem_id="login", size="sm", scale=0, min_width=220)
         resume = gr.BrowserState(None, storage_key="rio-resume", secret=settings.browser_secret)
         knobs = Knobs.build()
         with gr.Tabs(elem_id="tabs") as tabs:
