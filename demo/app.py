@@ -9,6 +9,7 @@ import gradio as gr
 from pydantic import ValidationError
 
 from demo.chat import ChatService
+from demo.hosting import public_url, sign_in_offered, storage_note
 from demo.render import LATENT_CLASS, chat_messages
 from demo.session import ChatSession
 from demo.tab_battle import build_battle, build_leaderboard
@@ -33,11 +34,14 @@ def build_app(service: ChatService, models: list[ModelEntry], default_pair: tupl
             "# Rio 3.5 Open 397B\nOpen model by the City of Rio de Janeiro (MIT). "
             "Thinking is shown collapsed; *dimmed* thinking marks SwiReasoning's latent steps."
         )
+        if sign_in_offered(settings):  # signed-in visitors get their own, larger quota
+            with gr.Row():  # left, clear of the Space header Gradio draws top right on *.hf.space
+                gr.LoginButton(elem_id="login", size="sm", scale=0, min_width=220)
         resume = gr.BrowserState(None, storage_key="rio-resume", secret=settings.browser_secret)
         knobs = Knobs.build()
         with gr.Tabs(elem_id="tabs") as tabs:
             page = Page({e.key: e for e in models}, default_pair[0], default_pair, knobs, tabs, resume,
-                        settings.public_url, settings.trusted_proxies)  # fmt: skip
+                        public_url(settings), settings.trusted_proxies, settings.on_space)  # fmt: skip
             with gr.Tab("Chat", id="chat"):
                 chat = build_chat(service, page)
             with gr.Tab("Compare", id="compare"):
@@ -45,8 +49,9 @@ def build_app(service: ChatService, models: list[ModelEntry], default_pair: tupl
             with gr.Tab("Battle", id="battle"):
                 build_battle(service, page)
             with gr.Tab("Leaderboard", id="leaderboard"):
-                build_leaderboard(service)
+                build_leaderboard(service, demo)
             shared = build_shared(service)
+        gr.Markdown(f"<sub>{storage_note(settings)}</sub>", elem_id="storage-note")
         wire_continue(service, page, chat, compare, shared)
         wire_load(demo, service, page, chat, compare, shared)
     return demo
@@ -80,10 +85,15 @@ def wire_load(demo: gr.Blocks, service: ChatService, page: Page, chat: ChatTab, 
     async def load(saved: Any, request: gr.Request):
         q = request.query_params if request is not None else {}
         updates = await deep_link(service, page, chat, compare, shared, dict(q))
-        yield updates
         sessions, kind = restore(saved, str(service.upload_dir))
-        if not sessions:
+        if not sessions or not agrees(dict(q), kind, sessions):
+            # A deep link wins over a conversation the browser kept (a reload of the same link does not
+            # conflict with it). Never an empty dict: Gradio reads `{}` as one positional value and
+            # fails the event ("didn't return enough output values").
+            yield {**updates, page.resume: None}
             return
+        if updates:
+            yield updates
         show = {page.tabs: gr.Tabs(selected=kind)}
         async for _ in service.resume(sessions):
             yield {**show, **render_resumed(chat, compare, page, kind, sessions)}
@@ -123,6 +133,18 @@ async def deep_link(service: ChatService, page: Page, chat: ChatTab, compare: Co
     if tab:
         out[page.tabs] = gr.Tabs(selected=tab)
     return out
+
+
+def agrees(q: dict[str, str], kind: str, sessions: list[ChatSession]) -> bool:
+    """Whether a deep link asks for the conversation the browser kept (a reload), or for something else."""
+    models = [s.params.model if s.params else "" for s in sessions]
+    wanted = [k for k in (q.get("compare") or "").split(",") if k]
+    return not (
+        "share" in q
+        or q.get("tab") not in (None, kind)
+        or (q.get("model") and [q["model"]] != models)
+        or (wanted and wanted != models)
+    )
 
 
 def restore(saved: Any, image_dir: str) -> tuple[list[ChatSession], str]:

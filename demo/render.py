@@ -30,14 +30,14 @@ def stats_line(stats: Stats | None, turn: Turn) -> str:
     parts = [
         f"TTFT {stats.ttft_ms:.0f} ms",
         f"{stats.tokens_per_s:.1f} tok/s",
-        f"{stats.completion_tokens} tokens",
+        plural(stats.completion_tokens, "token"),
         f"prompt {stats.prompt_tokens}",
     ]
     if stats.reasoning_tokens:
         explicit = stats.reasoning_tokens - stats.latent_steps
         parts.append(f"thinking {explicit} explicit + {stats.latent_steps} latent")
     if stats.switches or turn.switches:
-        parts.append(f"{stats.switches or turn.switches} switches")  # fixed form: tests and scripts parse it
+        parts.append(plural(stats.switches or turn.switches, "switch"))
     if stats.cached_tokens:
         parts.append(f"prefix cache {stats.cached_tokens}/{stats.prompt_tokens}")
     return " · ".join(parts)
@@ -107,9 +107,10 @@ def diff_summary(label_a: str, a: Turn | None, label_b: str, b: Turn | None) -> 
         parts.append(f"{fewer} used {100 * (1 - low / high):.0f}% fewer thinking tokens than {more}")
     elif bool(sa.reasoning_tokens) != bool(sb.reasoning_tokens):
         thinker, n = (label_a, sa.reasoning_tokens) if sa.reasoning_tokens else (label_b, sb.reasoning_tokens)
-        parts.append(f"only {thinker} thought ({n} tokens)")
+        parts.append(f"only {thinker} thought ({plural(n, 'token')})")
     if sa.ttft_ms and sb.ttft_ms:
         first = label_a if sa.ttft_ms <= sb.ttft_ms else label_b
         parts.append(f"{first} answered first (TTFT {sa.ttft_ms:.0f} vs {sb.ttft_ms:.0f} ms)")
-    parts.append(f"{sa.completion_tokens} vs {sb.completion_tokens} tokens")
+    one = sa.completion_tokens == sb.completion_tokens == 1
+    parts.append(f"{sa.completion_tokens} vs {sb.completion_tokens} token{'' if one else 's'}")
     return "; ".join(parts) + "."

@@ -9,9 +9,9 @@ import gradio as gr
 
 from demo.battle import TABLE_HEADERS, Contender, contenders, draw, leaderboard, table
 from demo.chat import ChatService
-from demo.render import chat_messages
+from demo.render import chat_messages, plural
 from demo.session import ChatSession, snapshot_of
-from demo.widgets import Page, chat_pane, client_id, pair, params, prompt_box, rejected_turn
+from demo.widgets import Page, chat_pane, pair, params, prompt_box, rejected_turn
 from worker.jobs import Outcome, RioError, Vote
 
 VOTES: dict[Outcome, str] = {"a": "👈 A is better", "b": "👉 B is better", "tie": "🤝 Tie", "both_bad": "👎 Both bad"}
@@ -68,7 +68,7 @@ def build_battle(service: ChatService, page: Page) -> None:
         for s in b.sessions:
             s.turns.append(turn.retry())
         yield {textbox: gr.MultimodalTextbox(value=None, interactive=False), state: b}
-        who = client_id(request, page.trusted_proxies)
+        who = page.visitor(request)
         held = {textbox: None, info: HIDDEN}  # see widgets.HELD_VALUES
         async for _ in service.run_sides(list(zip(b.sessions, sides, strict=True)), who):
             yield {**held, pane_a: chat_messages(b.sessions[0]), pane_b: chat_messages(b.sessions[1])}
@@ -99,17 +99,24 @@ def build_battle(service: ChatService, page: Page) -> None:
     new.click(lambda: (Battle(), [], [], HIDDEN), None, [state, pane_a, pane_b, info], api_name="new_battle")
 
 
-def build_leaderboard(service: ChatService) -> gr.Dataframe:
+def build_leaderboard(service: ChatService, demo: gr.Blocks) -> gr.Dataframe:
     gr.Markdown(
         "Ratings are a Bradley-Terry fit on the Elo scale (1000 = average) over every blind-battle vote; "
         "ties and *both bad* count half a win each; intervals are 95% bootstrap intervals (200 resamples)."
     )
     board = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, elem_id="leaderboard")
+
+    async def note() -> str:
+        n = len(await service.client.votes.all())
+        return f"{plural(n, 'vote')} so far." if n else "No votes yet: play a blind battle and vote to start it."
+
+    count = gr.Markdown(elem_id="leaderboard-note")
+    demo.load(note, None, [count], api_visibility="private")
     refresh = gr.Button("Refresh", elem_id="refresh-leaderboard")
 
     async def compute() -> list[list]:
         votes = await service.client.votes.all()
         return table(await asyncio.to_thread(leaderboard, votes))
 
-    refresh.click(compute, None, [board], api_name="leaderboard")
+    refresh.click(compute, None, [board], api_name="leaderboard").then(note, None, [count], api_visibility="private")
     return board

@@ -10,7 +10,7 @@ import gradio as gr
 from demo.chat import ChatService
 from demo.render import chat_messages
 from demo.session import ChatSession, snapshot_of
-from demo.widgets import Page, client_id, params, prompt_box, rejected_turn, resume_state, share_reply
+from demo.widgets import Page, params, prompt_box, rejected_turn, resume_state, share_reply
 from worker.jobs import RioError
 
 RANDOM_NOTE = "⚠️ **{label}** has random weights: its answers are meaningless random text, shown to test the pipeline."
@@ -71,7 +71,7 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
         yield {chatbot: chat_messages(state), textbox: gr.MultimodalTextbox(value=None, interactive=False),
                stop: gr.Button(visible=True), session: state}  # fmt: skip
         held: dict = {textbox: None, stop: stop.value, page.resume: None}  # see widgets.HELD_VALUES
-        async for _ in service.run_sides([(state, p)], client_id(request, page.trusted_proxies)):
+        async for _ in service.run_sides([(state, p)], page.visitor(request)):
             if held[page.resume] is None and turn.job_id:
                 held[page.resume] = resume_state("chat", [state], [page.label(p.model)])
             yield {**held, chatbot: chat_messages(state), session: state}

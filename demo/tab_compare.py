@@ -12,7 +12,6 @@ from demo.session import ChatSession, Params, snapshot_of
 from demo.widgets import (
     Page,
     chat_pane,
-    client_id,
     pair,
     params,
     prompt_box,
@@ -87,7 +86,7 @@ def build_compare(service: ChatService, page: Page) -> CompareTab:
     async def run(state: list[ChatSession], sides: list[Params], request: gr.Request | None):
         relabel = [s.params for s in state] != sides
         held: dict = {textbox: None, page.resume: None}  # see widgets.HELD_VALUES
-        who = client_id(request, page.trusted_proxies)
+        who = page.visitor(request)
         async for _ in service.run_sides(list(zip(state, sides, strict=True)), who):
             update = dict(zip(outputs, render(page, state, labelled=relabel), strict=True))
             relabel = relabel and [s.params for s in state] != sides  # shown once the sides took them

@@ -9,6 +9,7 @@ import gradio as gr
 
 from demo.chat import ChatService
 from demo.session import ChatSession, Params, Turn, parse_params, snapshot_of
+from demo.visitor import client_id
 from worker.jobs import Error, ModelEntry, RioError, Snapshot
 
 # HELD_VALUES: each tick of a streaming event sends the plain value of every output that does not
@@ -44,21 +45,6 @@ class Knobs:
 
 def params(model: str, mode: str, knob_values: tuple[Any, ...]) -> Params:
     return parse_params({"model": model, "mode": mode, **dict(zip(KNOB_NAMES, knob_values, strict=True))})
-
-
-def client_id(request: gr.Request | None, trusted_proxies: str = "") -> str:
-    """Who is asking, for limits: the logged-in Hugging Face user, else the connecting address;
-    X-Forwarded-For is believed only when the connection comes from a configured proxy."""
-    if request is None:
-        return "anon"
-    user = getattr(request, "username", None)
-    if user:
-        return f"user:{user}"
-    peer = request.client.host if request.client else "anon"
-    forwarded = request.headers.get("x-forwarded-for", "")
-    if forwarded and peer in {p.strip() for p in trusted_proxies.split(",") if p.strip()}:
-        return "ip:" + forwarded.split(",")[0].strip()[:64]
-    return f"ip:{peer}"
 
 
 def share_link(request: gr.Request | None, public_url: str | None, share_id: str) -> str:
@@ -106,10 +92,15 @@ class Page:
     resume: gr.BrowserState
     public_url: str | None
     trusted_proxies: str
+    behind_space_proxy: bool = False
 
     def label(self, model: str) -> str:
         e = self.models.get(model)
         return e.label if e else model
+
+    def visitor(self, request: gr.Request | None) -> str:
+        """The client id this request is limited as (demo/visitor.py)."""
+        return client_id(request, self.trusted_proxies, self.behind_space_proxy)
 
 
 def resume_state(kind: Literal["chat", "compare"], sessions: list[ChatSession], labels: list[str]) -> dict:

@@ -75,7 +75,7 @@ def test_swireasoning_job_streams_its_counts_and_latent_marks_consistently(clien
     final = last_answer(messages)
     client.predict(api_name="/new_chat")
     tokens = tokens_within(final.footer, 80)
-    match = re.search(r"thinking (\d+) explicit \+ (\d+) latent(?: · (\d+) switches)?", final.footer)
+    match = re.search(r"thinking (\d+) explicit \+ (\d+) latent(?: · (\d+) switch(?:es)?)?", final.footer)
     assert match, final.footer
     explicit, latent, switches = int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
     assert 1 <= explicit + latent <= tokens, "the thinking steps are steps of this answer"

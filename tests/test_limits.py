@@ -13,7 +13,7 @@ import pytest
 import redis.asyncio as aioredis
 from gradio_client import Client
 
-from demo.widgets import client_id
+from demo.visitor import client_id
 from tests.helpers import chat, last_answer, value
 from worker.admission import Admission, job_ended, job_started, wait_estimate
 from worker.devstack import free_port, start_web, stop

@@ -18,6 +18,7 @@ import uuid
 from typing import Any
 
 from worker.errors import QueueFull, RateLimited
+from worker.identity import quota
 from worker.settings import Settings
 
 RECENT_JOBS = 100
@@ -84,7 +85,8 @@ class Admission:
         ahead, wait = await self.position(model, ticket)
         if ahead >= self.settings.max_queue:
             again = math.ceil(wait or 30.0)
-            raise QueueFull(f"This model is busy ({ahead} requests waiting). Please try again in {again} s.")
+            waiting = f"{ahead} request{'' if ahead == 1 else 's'} waiting"
+            raise QueueFull(f"This model is busy ({waiting}). Please try again in {again} s.")
         return ticket, ahead, wait
 
     async def position(self, model: str, ticket: int) -> tuple[int, float | None]:
@@ -95,21 +97,21 @@ class Admission:
 
     async def admit(self, client: str, jobs: int) -> list[str]:
         """Slots for `jobs` jobs of this client, or RateLimited with the time to wait."""
-        s = self.settings
+        limit = quota(client, self.settings)
         now = time.time()
         slots = [uuid.uuid4().hex for _ in range(jobs)]
         keys = [f"limit:{client}:m:{int(now // 60)}", f"limit:{client}:active"]
         verdict, value = await self._admit(
-            keys=keys, args=[now, s.requests_per_minute, s.jobs_per_client, now + s.job_timeout_s, *slots]
+            keys=keys, args=[now, limit.requests_per_minute, limit.jobs, now + self.settings.job_timeout_s, *slots]
         )
         if verdict == 1:
             wait = max(1, int(value))
             raise RateLimited(
-                f"Too many requests: the limit is {s.requests_per_minute} per minute. Try again in {wait} s."
+                f"Too many requests: the limit is {limit.requests_per_minute} per minute. Try again in {wait} s."
             )
         if verdict == 2:
             raise RateLimited(
-                f"You already have {value} answer{'' if value == 1 else 's'} running (limit {s.jobs_per_client}). "
+                f"You already have {value} answer{'' if value == 1 else 's'} running (limit {limit.jobs}). "
                 "Wait for one to finish or stop it, then try again."
             )
         return slots

@@ -35,6 +35,7 @@ from worker.errors import (  # noqa: F401  (re-exported for demo/)
     ServiceUnavailable,
     ShareNotFound,
 )
+from worker.identity import ADDRESS, USER  # noqa: F401  (re-exported for demo/)
 from worker.images import ImageStore
 from worker.metrics import ACTIVE, REJECTED  # noqa: F401  (re-exported for demo/)
 from worker.metrics import serve as serve_metrics  # noqa: F401

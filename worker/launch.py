@@ -24,6 +24,7 @@ def main() -> None:
     if not (os.environ.get("REDIS_URL") or os.environ.get("RIO_REDIS_URL")):
         processes.insert(0, "redis")
         os.environ["REDIS_URL"] = settings.redis_url
+        os.environ["RIO_EMBEDDED_REDIS"] = "1"  # the page says where share links are kept
         logging.info("REDIS_URL unset: starting the embedded Redis at %s", settings.redis_url)
     bin_dir = os.path.dirname(sys.executable)  # the Procfile's `python` is this environment's
     os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")

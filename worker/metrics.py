@@ -6,11 +6,13 @@ rio_ttft_seconds{model}                time to first token (worker, from each jo
 rio_tokens_per_second{model}           decode speed (worker)
 rio_active_streams                     job streams open in this process (web: followed; worker: written)
 rio_rejected_total{code}               requests turned away before a job existed (web)
+rio_module_loaded{module}              1 if torch / transformers is imported in this process (a web-only Space: 0)
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterator
 
 import redis
@@ -47,6 +49,18 @@ class QueueDepth(Collector):
         yield gauge
 
 
+class HeavyModules(Collector):
+    """Whether this process has imported the heavy libraries (read at scrape time)."""
+
+    MODULES = ("torch", "transformers")
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        gauge = GaugeMetricFamily("rio_module_loaded", "1 if the module is imported here", labels=["module"])
+        for name in self.MODULES:
+            gauge.add_metric([name], float(name in sys.modules))
+        yield gauge
+
+
 def observe(model: str, stats: Stats) -> None:
     if stats.ttft_ms:
         TTFT.labels(model).observe(stats.ttft_ms / 1000)
@@ -59,6 +73,7 @@ def serve(port: int, redis_url: str, models: list[str]) -> None:
     if not port:
         return
     REGISTRY.register(QueueDepth(redis_url, models))
+    REGISTRY.register(HeavyModules())
     try:
         start_http_server(port, addr="0.0.0.0", registry=REGISTRY)
     except OSError as exc:

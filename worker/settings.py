@@ -40,8 +40,10 @@ class Settings(BaseModel):
     max_image_pixels: int = 20_000_000
     max_payload_bytes: int = 24 * 1024 * 1024  # all images of one message together
     max_queue: int = 256  # jobs waiting per model before new ones are told "busy, try again in N s"
-    requests_per_minute: int = 30  # per client (Hugging Face user, else IP)
-    jobs_per_client: int = 4  # running at once per client (a comparison is two)
+    requests_per_minute: int = 30  # per anonymous client (its address)
+    jobs_per_client: int = 4  # running at once per anonymous client (a comparison is two)
+    user_requests_per_minute: int = 120  # per signed-in Hugging Face user
+    user_jobs: int = 8  # running at once per signed-in Hugging Face user
     trusted_proxies: str = ""  # comma-separated peer IPs whose X-Forwarded-For is believed
     web_metrics_port: int = 9464  # Prometheus /metrics of the web process (0 = off)
     worker_metrics_port: int = 9465  # of a worker process (0 = off; give each worker on a host its own)
@@ -49,6 +51,17 @@ class Settings(BaseModel):
     web_port: int = 7860
     public_url: str | None = None  # the page's public address, for share links (else taken from the request)
     browser_secret: str | None = None  # encrypts the resume state in the browser; set one for several web processes
+
+    # Set by the platform, read under their own names: on a Hugging Face Space SYSTEM is "spaces",
+    # SPACE_HOST its public host(s) and OAUTH_CLIENT_ID present when the Space has `hf_oauth: true`.
+    system: str = ""
+    space_host: str | None = None
+    oauth_client_id: str | None = None
+    embedded_redis: bool = False  # the Redis is the one app.py / worker.launch started (data under var_dir)
+
+    @property
+    def on_space(self) -> bool:
+        return self.system == "spaces"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

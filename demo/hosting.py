@@ -1,0 +1,36 @@
+"""What the page says and does about where it runs: a Hugging Face Space or not, where data lives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from worker.jobs import Settings
+
+SPACE_STORAGE = Path("/data")  # a Space's persistent storage, when the Space has it
+
+
+def public_url(settings: Settings) -> str | None:
+    """Share links' base: RIO_PUBLIC_URL, else the Space's public host (its first, when it has several)."""
+    if settings.public_url:
+        return settings.public_url
+    if settings.on_space and settings.space_host:
+        return "https://" + settings.space_host.split(",")[0].strip().rstrip("/")
+    return None
+
+
+def sign_in_offered(settings: Settings) -> bool:
+    """Only a Space with `hf_oauth: true` can sign visitors in: elsewhere Gradio replaces the login
+    with the machine's own Hugging Face account, which needs a token and hf.co."""
+    return settings.on_space and bool(settings.oauth_client_id)
+
+
+def storage_note(settings: Settings) -> str:
+    """One line on whether share links outlive a restart."""
+    if not settings.embedded_redis:
+        return "Share links are kept in this deployment's Redis."
+    persistent = settings.var_dir.resolve().is_relative_to(SPACE_STORAGE)
+    if persistent:
+        return "Share links are kept on this Space's persistent storage and survive restarts."
+    if settings.on_space:
+        return "This Space has no persistent storage: share links are lost when it restarts."
+    return f"Share links are kept under `{settings.var_dir}` on this machine."
