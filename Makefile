@@ -12,9 +12,9 @@ demo: setup
 	$(BIN)/python -m worker.launch
 
 test: setup $(SGLANG_STAMP) chromium
-	$(BIN)/ruff check demo worker swireasoning bench tests
-	$(BIN)/ruff format --check demo worker swireasoning bench tests
-	$(BIN)/mypy demo worker swireasoning
+	$(BIN)/ruff check app.py demo worker swireasoning bench tests
+	$(BIN)/ruff format --check app.py demo worker swireasoning bench tests
+	$(BIN)/mypy app.py demo worker swireasoning
 	$(BIN)/python -m pytest
 	# The model-dependent tests again on the portable kernels: one that rests on SIMD rounding fails on every machine.
 	ATEN_CPU_CAPABILITY=default $(BIN)/python -m pytest tests/test_swireasoning_equivalence.py \
