@@ -80,23 +80,33 @@ def test_forwarded_for_is_believed_only_from_a_configured_proxy():
 
 
 def test_a_queued_job_sees_its_position_fall_with_a_wait_estimate(settings, worker_proc):
+    """More jobs than the engine's rows: the last one waits, and its position falls by one each time a
+    running job is stopped (spaced wider than the position poll), whatever the tiny model writes."""
+    rows = settings.local_batch
+
     async def go() -> list:
         client = JobClient.from_settings(settings)
         specs = [JobSpec(model="tiny-random", messages=[ChatMessage(role="user", content=f"q{i}")],
-                         sampling=Sampling(max_tokens=120, seed=i), reasoning={"mode": "off"})
-                 for i in range(8)]  # fmt: skip
+                         sampling=Sampling(max_tokens=2000, seed=i), reasoning={"mode": "off"})
+                 for i in range(2 * rows)]  # fmt: skip
         sent = [await client.submit(s) for s in specs]
         last = sent[-1]
-        seen = [e async for e in client.events(last.id, queue=(last.model, last.ticket)) if e.type == "queued"]
+
+        async def watch() -> list:
+            return [e async for e in client.events(last.id, queue=(last.model, last.ticket)) if e.type == "queued"]
+
+        watcher = asyncio.create_task(watch())
         for s in sent[:-1]:
-            async for _ in client.events(s.id):
-                pass
+            await asyncio.sleep(1.0)
+            await client.cancel(s.id)
+        await client.cancel(last.id)
+        seen = await watcher
         await client.redis.aclose()
         return seen
 
     seen = asyncio.run(go())
     positions = [e.position for e in seen]
-    assert positions[0] >= 6 and positions == sorted(positions, reverse=True), positions
+    assert positions[0] >= settings.local_batch - 1 and positions == sorted(positions, reverse=True), positions
     between = [e for e in seen[1:] if 0 < e.position < positions[0]]
     assert between, f"the position is updated while waiting: {positions}"
     assert all(e.wait_s and e.wait_s > 0 for e in between), "with an estimate from the jobs that finished"
