@@ -4,9 +4,10 @@ Validation sniffs the content (never the file name), bounds bytes and pixels bef
 (decompression bombs), applies EXIF rotation, flattens animation/alpha/CMYK/16-bit to 8-bit RGB and
 refuses what the configured models' image processors would refuse (`worker.vision`). What is stored is
 what the models use: the image at the largest size any configured processor resizes it to (never
-larger than sent), without metadata, as PNG where that is small (up to 1 MP, or screenshots and
-diagrams up to 4 MP that PNG keeps small) and as JPEG otherwise, its quality stepped down only until it
-fits `max_stored_image_bytes`. Workers read the bytes back by reference (`img:<sha256>`).
+larger than sent), without metadata, as PNG where that is small (up to 512², or screenshots and
+diagrams that PNG keeps near the JPEG's size) and as JPEG otherwise (quality 90, 4:4:4), its quality
+stepped down only until it fits `max_stored_image_bytes`. Workers read the bytes back by reference
+(`img:<sha256>`).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from worker.vision import VisionRules, check_fits, configured_rules, stored_size
 
 ALLOWED_FORMATS = {"PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF"}
 IMAGE_TTL_S = 7 * 24 * 3600  # the default of `Settings.image_ttl_s`
-LOSSLESS_PIXELS = 1_000_000  # always PNG up to here (when it fits)
-MAYBE_LOSSLESS_PIXELS = 4_000_000  # PNG up to here when it is at most 1.5x the JPEG
+LOSSLESS_PIXELS = 262_144  # always PNG up to 512² pixels
+PNG_NEAR = 1.5  # larger images are PNG when that is at most 1.5x the JPEG (judged on a sample first)
 # JPEG (quality, chroma subsampling: 0 = 4:4:4, 2 = 4:2:0), best first; noise needs the low rungs
 JPEG_LADDER = ((90, 0), (85, 2), (75, 2), (60, 2), (45, 2), (30, 2), (20, 2), (10, 2))
 
@@ -81,24 +82,33 @@ def flatten(img: Image.Image) -> Image.Image:
 
 
 def compact(img: Image.Image, size: tuple[int, int], max_bytes: int) -> bytes:
-    """The image at `size`, as the smaller of lossless PNG (preferred) and JPEG, within `max_bytes`."""
+    """The image at `size` within `max_bytes`: PNG when small, or when PNG stays near the JPEG's size
+    (screenshots, diagrams); else the best JPEG that fits."""
     if size != img.size:
         img = img.resize(size, Image.Resampling.BICUBIC, reducing_gap=3.0)
     pixels = img.width * img.height
-    png = None
-    if pixels <= MAYBE_LOSSLESS_PIXELS:
-        png = encode(img, "PNG", compress_level=6 if pixels <= LOSSLESS_PIXELS else 1)
-        if len(png) > max_bytes:
-            png = None
-    if png is not None and pixels <= LOSSLESS_PIXELS:
+    if pixels <= LOSSLESS_PIXELS and len(png := encode(img, "PNG")) <= max_bytes:
         return png
     ladder = (encode(img, "JPEG", quality=q, subsampling=sub) for q, sub in JPEG_LADDER)
     jpeg = next((b for b in ladder if len(b) <= max_bytes), None)
-    if png is not None and (jpeg is None or len(png) <= 1.5 * len(jpeg)):
-        return png
+    if png_is_near(sample(img)):
+        png = encode(img, "PNG")
+        if len(png) <= max_bytes and (jpeg is None or len(png) <= PNG_NEAR * len(jpeg)):
+            return png
     if jpeg is None:
         raise ImageError(f"This image holds too much detail to store in {max_bytes / 1e6:.0f} MB; send a smaller one.")
     return jpeg
+
+
+def sample(img: Image.Image, side: int = 512) -> Image.Image:
+    """A central crop, to judge the encodings of a large image cheaply."""
+    left, top = max(0, (img.width - side) // 2), max(0, (img.height - side) // 2)
+    return img.crop((left, top, min(img.width, left + side), min(img.height, top + side)))
+
+
+def png_is_near(img: Image.Image) -> bool:
+    q, sub = JPEG_LADDER[0]
+    return len(encode(img, "PNG")) <= PNG_NEAR * len(encode(img, "JPEG", quality=q, subsampling=sub))
 
 
 def encode(img: Image.Image, fmt: str, **options: Any) -> bytes:
