@@ -28,8 +28,8 @@ def encode(img: Image.Image, fmt: str, **kw) -> bytes:
 
 
 def processor(rules: VisionRules) -> Qwen2VLImageProcessorPil:
-    return Qwen2VLImageProcessorPil(patch_size=rules.patch, merge_size=rules.merge, temporal_patch_size=2,
-                                    size={"shortest_edge": rules.min_pixels, "longest_edge": rules.max_pixels})  # fmt: skip
+    size = {"shortest_edge": rules.min_pixels, "longest_edge": rules.max_pixels}
+    return Qwen2VLImageProcessorPil(patch_size=rules.patch, merge_size=rules.merge, temporal_patch_size=2, size=size)
 
 
 def tokens(rules: VisionRules, width: int, height: int) -> int:
@@ -129,7 +129,7 @@ def test_small_images_and_screenshots_stay_lossless():
     screen = Image.new("RGB", (1920, 1088), "white")
     draw = ImageDraw.Draw(screen)
     for y in range(20, 1060, 18):
-        draw.text((30, y), "def budget(client): return redis.incrby(key, n)  # line %d" % y, fill=(20, 20, 20))
+        draw.text((30, y), f"def budget(client): return redis.incrby(key, n)  # line {y}", fill=(20, 20, 20))
     out = Image.open(io.BytesIO(sanitize_image(encode(screen, "PNG"), SERVED)))
     assert out.format == "PNG" and out.size == (1920, 1088), "a screenshot: PNG keeps it small"
     assert np.array_equal(np.asarray(out), np.asarray(screen)), "lossless"
@@ -142,3 +142,44 @@ def test_the_local_engines_processor_refusal_is_an_input_error(tiny_model):
     with pytest.raises(ImageError, match="image processor cannot take an image") as refused:
         engine.encode(["<|vision_start|><|image_pad|><|vision_end|>"], [[Image.new("RGB", (1, 20000))]])
     assert not refused.value.retryable
+
+
+def test_processor_refused_images_through_the_page_get_their_sentence(web, tmp_path):
+    from gradio_client import Client
+
+    from tests.helpers import chat
+
+    client = Client(web, verbose=False)
+    for size, sentence in (((1, 20000), "times its short side"), ((10, 12), "smaller than one 16×16 patch")):
+        path = tmp_path / f"{size[0]}x{size[1]}.png"
+        Image.new("RGB", size, (200, 30, 30)).save(path)
+        out = chat(client, "What is this?", [str(path)], max_tokens=4).result()
+        assert sentence in json.dumps(out[0], ensure_ascii=False), out[0]
+        assert "internal error" not in json.dumps(out[0])
+        client.predict(api_name="/new_chat")
+
+
+@pytest.mark.parametrize("model", ["tiny-random", "rio-3.5-open-397b"])  # the local engine, and SGLang
+def test_a_job_that_bypasses_intake_ends_with_a_non_retryable_input_error(settings, r, worker_proc, sglang_worker,
+                                                                          model):  # fmt: skip
+    import asyncio
+
+    from worker.images import image_ref
+    from worker.jobs import ChatMessage, ImagePart, JobClient, JobSpec, Sampling, TextPart
+
+    data = encode(Image.new("RGB", (1, 20000), (90, 90, 90)), "PNG")  # stored as is, never sanitized
+    ref = image_ref(data)
+    r.set(ref, data, ex=600)
+    spec = JobSpec(model=model, messages=[ChatMessage(role="user", content=[ImagePart(ref=ref), TextPart(text="?")])],
+                   sampling=Sampling(max_tokens=8, seed=1), reasoning={"mode": "off"})  # fmt: skip
+
+    async def go() -> list:
+        client = JobClient.from_settings(settings)
+        sent = await client.submit(spec)
+        events = [e async for e in client.events(sent.id)]
+        await client.redis.aclose()
+        return events
+
+    end = asyncio.run(go())[-1]
+    assert end.type == "error" and end.code == "bad_image" and not end.retryable, end
+    assert "1×20000 pixels: its long side is 20,000 times its short side" in end.message
