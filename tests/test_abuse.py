@@ -159,3 +159,15 @@ def test_past_the_memory_budget_uploads_and_shares_are_refused_and_nothing_is_lo
         assert {k: r.get(k) for k in kept} == kept, "nothing already stored was lost"
     finally:
         r.delete(*r.keys("filler:*"))
+
+
+def test_the_webs_copies_on_disk_expire_with_their_redis_keys(tmp_path):
+    from demo.uploads import prune
+
+    old, fresh = tmp_path / "old.png", tmp_path / "fresh.png"
+    for path in (old, fresh):
+        path.write_bytes(b"x")
+    now = time.time()
+    os.utime(old, (now - 3601, now - 3601))
+    assert prune(tmp_path, max_age_s=3600, now=now) == 1
+    assert not old.exists() and fresh.exists()

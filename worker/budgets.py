@@ -6,9 +6,10 @@ Keys:
     budget:<client>:share:<hour>   shares this client made in that hour
 
 Redis itself runs with a `maxmemory` and `noeviction` (`worker.redis_server`): it never drops a job
-stream, a share or a counter to make room. The memory budget (`store_budget_mb`) sits below that
-`maxmemory`: past it, new uploads and shares are refused plainly, and the room above it stays for job
-streams, queues and limit counters, so running jobs, streams and existing share links keep working.
+stream, a share or a counter to make room. The memory budget (`store_budget_mb`, and at most 3/4 of
+the maxmemory a Redis reports) sits below it: past the budget, new uploads and shares are refused
+plainly, and the room above stays for job streams, queues and limit counters, so running jobs,
+streams and existing share links keep working.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from worker.metrics import REFUSED, STORED
 from worker.settings import Settings
 
 HOUR_S = 3600
+MAXMEMORY_SHARE = 0.75  # of a Redis's maxmemory that uploads and snapshots may fill; the rest is for jobs
 # KEYS: counter. ARGV: amount, limit, window seconds. Returns {0, total} when charged, {1, ttl} when over.
 CHARGE_SCRIPT = """
 local used = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -47,18 +49,18 @@ class Budgets:
         self.settings = settings
 
     async def check_memory(self, what: Literal["upload", "share"]) -> None:
-        """StoreFull once Redis uses more than the budget for uploads and snapshots."""
-        budget = self.settings.store_budget_mb * 1024 * 1024
-        if not budget:
+        """StoreFull once Redis uses more than the budget for uploads and snapshots: `store_budget_mb`,
+        and never above 3/4 of the Redis's own maxmemory where it reports one (a managed Redis)."""
+        info = await self.redis.info("memory")
+        limits = [self.settings.store_budget_mb * 2**20, int(int(info.get("maxmemory") or 0) * MAXMEMORY_SHARE)]
+        if not self.settings.store_budget_mb or int(info["used_memory"]) < min(x for x in limits if x):
             return
-        used = int((await self.redis.info("memory"))["used_memory"])
-        if used >= budget:
-            REFUSED.labels("memory").inc()
-            noun = "images" if what == "upload" else "new share links"
-            raise StoreFull(
-                f"The demo's storage is full right now, so it cannot take {noun}. Conversations without new "
-                "images still work, and existing share links stay readable; please try again later."
-            )
+        REFUSED.labels("memory").inc()
+        noun = "images" if what == "upload" else "new share links"
+        raise StoreFull(
+            f"The demo's storage is full right now, so it cannot take {noun}. Conversations without new "
+            "images still work, and existing share links stay readable; please try again later."
+        )
 
     async def charge_images(self, client: str | None, nbytes: int) -> None:
         """Charge `nbytes` of stored images to this client's hour; 0 bytes checks that some are left

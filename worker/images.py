@@ -27,7 +27,6 @@ from worker.settings import Settings
 from worker.vision import VisionRules, check_fits, configured_rules, stored_size
 
 ALLOWED_FORMATS = {"PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF"}
-IMAGE_TTL_S = 7 * 24 * 3600  # the default of `Settings.image_ttl_s`
 LOSSLESS_PIXELS = 262_144  # always PNG up to 512² pixels
 PNG_NEAR = 1.5  # larger images are PNG when that is at most 1.5x the JPEG (judged on a sample first)
 # JPEG (quality, chroma subsampling: 0 = 4:4:4, 2 = 4:2:0), best first; noise needs the low rungs

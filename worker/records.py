@@ -73,9 +73,9 @@ class Vote(Message_):
 class ShareStore:
     """Immutable snapshots by unguessable id; their images are kept as long as they are."""
 
-    def __init__(self, client: Any, settings: Settings | None = None) -> None:
+    def __init__(self, client: Any, settings: Settings) -> None:
         self.redis = client
-        self.settings = settings or Settings()
+        self.settings = settings
         self.budgets = Budgets(client, self.settings)
 
     async def put(self, snapshot: Snapshot, *, client: str | None = None) -> str:
