@@ -171,3 +171,32 @@ def test_the_webs_copies_on_disk_expire_with_their_redis_keys(tmp_path):
     os.utime(old, (now - 3601, now - 3601))
     assert prune(tmp_path, max_age_s=3600, now=now) == 1
     assert not old.exists() and fresh.exists()
+
+
+@pytest.mark.parametrize(
+    ("turns", "images", "sentence"),
+    [(65, 0, "it has 65 turns and a shared conversation holds at most 64"),
+     (2, 17, "it has 17 images and a share holds at most 16")],
+)  # fmt: skip
+def test_a_share_snapshot_has_a_size_cap(settings, redis_proc, turns, images, sentence):
+    import asyncio
+
+    import redis.asyncio as aioredis
+
+    from worker.errors import ShareTooLarge
+    from worker.jobs import Reasoning, Sampling, ShareStore, SideRecord, Snapshot, TurnRecord
+
+    refs = [f"img:{i:064x}" for i in range(images)]
+    records = [TurnRecord(user_text="hi", image_refs=refs if t == 0 else []) for t in range(turns)]
+    side = SideRecord(model="paced", label="paced", sampling=Sampling(), reasoning=Reasoning(mode="off"), turns=records)
+
+    async def go() -> str:
+        client = aioredis.Redis.from_url(settings.redis_url)
+        try:
+            with pytest.raises(ShareTooLarge) as refused:
+                await ShareStore(client, settings).put(Snapshot(kind="chat", sides=[side]), client="ip:10.9.2.1")
+            return refused.value.message
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(go()) == f"This conversation is too large to share: {sentence}. Start a new one to share."

@@ -3,10 +3,10 @@
 Keys:
     share:<id>        one `Snapshot` as JSON, written once (SET NX), never changed, never expires
     keep:img:<sha>    the bytes of an image some snapshot shows (content-addressed, no expiry)
+    votes             list of `Vote` JSON, append-only
 
 Because shares never expire, each one is bounded (turns, images, bytes: `share_max_*`) and counted
 against the client's shares per hour and the memory budget (`worker.budgets`).
-    votes             list of `Vote` JSON, append-only
 """
 
 from __future__ import annotations
@@ -82,6 +82,7 @@ class ShareStore:
         """Store a snapshot and keep its images; refused plainly when too large, over the client's
         shares per hour, or past the memory budget."""
         body = snapshot.model_dump_json()
+        self._check_size(snapshot, len(body))
         images = await self._images(snapshot)
         self._check_size(snapshot, len(body) + sum(len(d) for d in images.values()))
         await self.budgets.check_memory("share")
