@@ -37,6 +37,10 @@ return {0, total}
 Kind = Literal["image", "shared_image", "snapshot"]
 
 
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def wait_text(seconds: int) -> str:
     return f"{seconds} s" if seconds < 120 else f"{math.ceil(seconds / 60)} minutes"
 
@@ -75,11 +79,12 @@ class Budgets:
             )
 
     async def charge_share(self, client: str | None) -> None:
-        over = await self._charge(client, "share", 1, self.settings.shares_per_hour)
+        limit = self.settings.shares_per_hour
+        over = await self._charge(client, "share", 1, limit)
         if over is not None:
             REFUSED.labels("client_shares").inc()
             raise OverBudget(
-                f"You have made {self.settings.shares_per_hour} share links this hour, the limit per visitor. "
+                f"You have made {plural(limit, 'share link')} this hour, the limit per visitor. "
                 f"Try again in {wait_text(over)}."
             )
 
