@@ -12,6 +12,7 @@ from pathlib import Path
 
 import redis.exceptions
 
+from demo import uploads
 from demo.session import ChatSession, Params, Turn
 from worker.jobs import (
     ACTIVE,
@@ -54,19 +55,29 @@ class ChatService:
         self.client = client
         self.upload_dir = upload_dir
         upload_dir.mkdir(parents=True, exist_ok=True)
+        self.pruned_at = 0.0
 
-    async def new_turn(self, text: str, files: list[str]) -> Turn:
-        """Validate and store the user's input; raises RioError with a message for the page."""
+    async def new_turn(self, text: str, files: list[str], client_id: str | None = None) -> Turn:
+        """Validate and store the user's input within the client's budgets; raises RioError with a
+        message for the page."""
         check_message(text, [Path(f).stat().st_size for f in files], self.client.settings)
         turn = Turn(user_text=text.strip())
         for path in files:
             with redis_down_is_unavailable():
-                ref, clean = await self.client.images.put(Path(path).read_bytes())
+                ref, clean = await self.client.images.put(Path(path).read_bytes(), client=client_id)
             shown = self.upload_dir / f"{hashlib.sha256(clean).hexdigest()}.png"
             shown.write_bytes(clean)
             turn.image_refs.append(ref)
             turn.image_paths.append(str(shown))
+        self.prune_copies()
         return turn
+
+    def prune_copies(self) -> None:
+        """At most once a minute: drop image copies on disk whose Redis keys have expired."""
+        now = time.time()
+        if now - self.pruned_at >= 60:
+            self.pruned_at = now
+            uploads.prune(self.upload_dir, self.client.settings.image_ttl_s, now)
 
     async def run(self, session: ChatSession, params: Params, client_id: str) -> AsyncIterator[None]:
         """Submit the last turn and fold its events in; yields whenever the page should re-render."""
@@ -122,16 +133,20 @@ class ChatService:
         async for _ in fold(fresh, self.client.events(fresh.job_id)):
             yield None
 
-    async def share(self, snapshot: Snapshot) -> str:
-        return await self.client.shares.put(snapshot)
+    async def share(self, snapshot: Snapshot, client_id: str | None = None) -> str:
+        with redis_down_is_unavailable():
+            return await self.client.shares.put(snapshot, client=client_id)
 
     async def open_share(self, share_id: str) -> Snapshot:
         """The snapshot, with its images written where the page can show them; raises RioError."""
         snapshot = await self.client.shares.get(share_id.strip())
         for ref in snapshot.image_refs():
             path = self.upload_dir / f"{ref.removeprefix('img:')}.png"
-            if not path.exists():
+            if path.exists():
+                path.touch()  # shown again: not to be pruned as expired
+            else:
                 path.write_bytes(await self.client.shares.image(ref))
+        self.prune_copies()
         return snapshot
 
     async def continue_share(self, snapshot: Snapshot) -> list[ChatSession]:

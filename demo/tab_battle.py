@@ -59,7 +59,7 @@ def build_battle(service: ChatService, page: Page) -> None:
         sides = [params(c.model, c.mode, knobs) for c in b.sides]
         text = message.get("text") or ""
         try:
-            turn = await service.new_turn(text, message.get("files") or [])
+            turn = await service.new_turn(text, message.get("files") or [], page.visitor(request))
         except RioError as exc:
             for s in b.sessions:
                 s.turns.append(rejected_turn(text, exc))

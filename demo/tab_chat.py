@@ -62,7 +62,7 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
         p = params(model_, mode_, (temperature, top_p, top_k, max_tokens, seed, switches, alpha0, window))
         text = message.get("text") or ""
         try:
-            turn = await service.new_turn(text, message.get("files") or [])
+            turn = await service.new_turn(text, message.get("files") or [], page.visitor(request))
         except RioError as exc:
             state.turns.append(rejected_turn(text, exc))
             yield {chatbot: chat_messages(state), session: state}

@@ -102,7 +102,7 @@ def build_compare(service: ChatService, page: Page) -> CompareTab:
         sides = [params(ma, mo_a, knobs), params(mb, mo_b, knobs)]
         text = message.get("text") or ""
         try:
-            turn = await service.new_turn(text, message.get("files") or [])
+            turn = await service.new_turn(text, message.get("files") or [], page.visitor(request))
         except RioError as exc:
             for s in state:
                 s.turns.append(rejected_turn(text, exc))

@@ -111,7 +111,7 @@ def resume_state(kind: Literal["chat", "compare"], sessions: list[ChatSession], 
 async def share_reply(service: ChatService, page: Page, request: gr.Request | None, snapshot: Snapshot) -> str:
     """The share link for a finished conversation, or why it cannot be shared."""
     try:
-        share_id = await service.share(snapshot)
+        share_id = await service.share(snapshot, page.visitor(request) if request else None)
     except RioError as exc:
         return exc.message
     return share_link(request, page.public_url, share_id)

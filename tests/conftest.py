@@ -59,6 +59,8 @@ def settings(tmp_path_factory, tiny_model, contract_server) -> Settings:
         trusted_proxies="127.0.0.1",  # tests act as many clients through X-Forwarded-For
         requests_per_minute=100_000,
         jobs_per_client=1_000,
+        image_mb_per_hour=100_000,
+        shares_per_hour=100_000,
         web_metrics_port=free_port(),
         worker_metrics_port=free_port(),
     )

@@ -33,10 +33,10 @@ def test_clean_png_without_metadata_and_exif_rotation_applied():
 @pytest.mark.parametrize(
     ("img", "fmt"),
     [
-        (Image.new("RGBA", (8, 8), (0, 0, 255, 0)), "PNG"),
-        (Image.new("CMYK", (8, 8), (0, 255, 0, 0)), "JPEG"),
-        (Image.new("I;16", (8, 8), 40000), "PNG"),
-        (Image.new("P", (8, 8), 3), "GIF"),
+        (Image.new("RGBA", (16, 16), (0, 0, 255, 0)), "PNG"),
+        (Image.new("CMYK", (16, 16), (0, 255, 0, 0)), "JPEG"),
+        (Image.new("I;16", (16, 16), 40000), "PNG"),
+        (Image.new("P", (16, 16), 3), "GIF"),
     ],
 )
 def test_unusual_modes_become_8bit_rgb(img, fmt):
@@ -45,7 +45,7 @@ def test_unusual_modes_become_8bit_rgb(img, fmt):
 
 
 def test_animated_gif_keeps_the_first_frame():
-    frames = [Image.new("RGB", (8, 8), c) for c in ((255, 0, 0), (0, 255, 0))]
+    frames = [Image.new("RGB", (16, 16), c) for c in ((255, 0, 0), (0, 255, 0))]
     buf = io.BytesIO()
     frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:])
     out = Image.open(io.BytesIO(sanitize_image(buf.getvalue(), S)))

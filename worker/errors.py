@@ -3,6 +3,7 @@
     RioError                      code, message, retryable
     ├── InputError                the request itself is wrong: fix it, do not retry as is
     │   ├── ImageError            not an image, too large, too many pixels, decompression bomb
+    │   ├── ShareTooLarge         a conversation over the share snapshot caps (turns, images, bytes)
     │   ├── PromptTooLong         prompt over the model's or the demo's limit
     │   └── UnknownModel          registry has no such key, or it is not configured here
     ├── BackendError              the engine failed to serve the job
@@ -13,6 +14,8 @@
     ├── ServiceUnavailable        Redis / the queue is unreachable from the web
     ├── RateLimited               this client is over its requests per minute or running jobs
     ├── QueueFull                 too many jobs already wait for this model
+    ├── OverBudget                this client stored its image bytes or made its shares for this hour
+    ├── StoreFull                 uploads and snapshots are at the memory budget (or Redis at maxmemory)
     └── ShareNotFound             a share id that is malformed or unknown
 
 Errors cross process boundaries only as `worker.jobs.ErrorEvent` (code, message, retryable).
@@ -38,6 +41,10 @@ class InputError(RioError):
 
 class ImageError(InputError):
     code = "bad_image"
+
+
+class ShareTooLarge(InputError):
+    code = "share_too_large"
 
 
 class PromptTooLong(InputError):
@@ -88,3 +95,13 @@ class QueueFull(RioError):
 
 class ShareNotFound(RioError):
     code = "share_not_found"
+
+
+class OverBudget(RioError):
+    code = "over_budget"
+    retryable = True
+
+
+class StoreFull(RioError):
+    code = "store_full"
+    retryable = True

@@ -284,7 +284,7 @@ class JobClient:
         self.submit_task = submit
         self.settings = settings
         self.images = ImageStore(client, settings)
-        self.shares = ShareStore(client)
+        self.shares = ShareStore(client, settings)
         self.admission = Admission(client, settings)
         self.votes = VoteStore(client)
         self._append = client.register_script(APPEND_SCRIPT)

@@ -7,6 +7,10 @@ rio_tokens_per_second{model}           decode speed (worker)
 rio_active_streams                     job streams open in this process (web: followed; worker: written)
 rio_rejected_total{code}               requests turned away before a job existed (web)
 rio_module_loaded{module}              1 if torch / transformers is imported in this process (a web-only Space: 0)
+rio_stored_bytes_total{kind}           bytes written to Redis by kind: image, shared_image, snapshot (web)
+rio_budget_refusals_total{budget}      uploads and shares refused, by budget: client_image_bytes, client_shares,
+                                       memory, redis_maxmemory, share_size (web)
+rio_redis_used_memory_bytes            Redis's used memory (read at scrape time)
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ SPEED = Histogram("rio_tokens_per_second", "Decode speed", ["model"], registry=R
                   buckets=(1, 5, 10, 20, 40, 80, 160, 320))  # fmt: skip
 ACTIVE = Gauge("rio_active_streams", "Job streams open in this process", registry=REGISTRY)
 REJECTED = Counter("rio_rejected", "Requests turned away before a job existed", ["code"], registry=REGISTRY)
+STORED = Counter("rio_stored_bytes", "Bytes written to Redis, by kind", ["kind"], registry=REGISTRY)
+REFUSED = Counter("rio_budget_refusals", "Uploads and shares refused, by budget", ["budget"], registry=REGISTRY)
 
 
 class QueueDepth(Collector):
@@ -47,6 +53,12 @@ class QueueDepth(Collector):
             except redis.RedisError:
                 continue
         yield gauge
+        used = GaugeMetricFamily("rio_redis_used_memory_bytes", "Redis used memory")
+        try:
+            used.add_metric([], float(self.client.info("memory")["used_memory"]))
+        except redis.RedisError:
+            return
+        yield used
 
 
 class HeavyModules(Collector):

@@ -4,6 +4,9 @@ Keys:
     share:<id>        one `Snapshot` as JSON, written once (SET NX), never changed, never expires
     keep:img:<sha>    the bytes of an image some snapshot shows (content-addressed, no expiry)
     votes             list of `Vote` JSON, append-only
+
+Because shares never expire, each one is bounded (turns, images, bytes: `share_max_*`) and counted
+against the client's shares per hour and the memory budget (`worker.budgets`).
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
-from worker.errors import RioError, ShareNotFound
-from worker.images import IMAGE_TTL_S
+from worker.budgets import Budgets
+from worker.errors import RioError, ShareNotFound, ShareTooLarge
+from worker.metrics import REFUSED
 from worker.protocol import Error, FinishReason, Message_, Reasoning, Sampling, Stats
+from worker.settings import Settings
 
 SHARE_ID = re.compile(r"^[A-Za-z0-9_-]{24}$")  # 18 random bytes, base64url: 144 bits
 Outcome = Literal["a", "b", "tie", "both_bad"]
@@ -68,18 +73,48 @@ class Vote(Message_):
 class ShareStore:
     """Immutable snapshots by unguessable id; their images are kept as long as they are."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, settings: Settings) -> None:
         self.redis = client
+        self.settings = settings
+        self.budgets = Budgets(client, self.settings)
 
-    async def put(self, snapshot: Snapshot) -> str:
+    async def put(self, snapshot: Snapshot, *, client: str | None = None) -> str:
+        """Store a snapshot and keep its images; refused plainly when too large, over the client's
+        shares per hour, or past the memory budget."""
+        body = snapshot.model_dump_json()
+        self._check_size(snapshot, len(body))
+        images = await self._images(snapshot)
+        self._check_size(snapshot, len(body) + sum(len(d) for d in images.values()))
+        await self.budgets.check_memory("share")
+        await self.budgets.charge_share(client)
+        for ref, data in images.items():
+            await self.budgets.store("keep:" + ref, data, kind="shared_image")
+        share_id = secrets.token_urlsafe(18)
+        await self.budgets.store(f"share:{share_id}", body, kind="snapshot", nx=True)
+        return share_id
+
+    async def _images(self, snapshot: Snapshot) -> dict[str, bytes]:
+        images: dict[str, bytes] = {}
         for ref in snapshot.image_refs():
             data = await self.redis.get(ref) or await self.redis.get("keep:" + ref)
             if data is None:
                 raise RioError("An image in this conversation has expired, so it cannot be shared.")
-            await self.redis.set("keep:" + ref, data)
-        share_id = secrets.token_urlsafe(18)
-        await self.redis.set(f"share:{share_id}", snapshot.model_dump_json(), nx=True)
-        return share_id
+            images[ref] = bytes(data)
+        return images
+
+    def _check_size(self, snapshot: Snapshot, nbytes: int) -> None:
+        s = self.settings
+        turns = max(len(side.turns) for side in snapshot.sides)
+        problem = None
+        if turns > s.share_max_turns:
+            problem = f"it has {turns} turns and a shared conversation holds at most {s.share_max_turns}"
+        elif len(snapshot.image_refs()) > s.share_max_images:
+            problem = f"it has {len(snapshot.image_refs())} images and a share holds at most {s.share_max_images}"
+        elif nbytes > s.share_max_mb * 1024 * 1024:
+            problem = f"it takes {nbytes / 1e6:.1f} MB and a share holds at most {s.share_max_mb} MB"
+        if problem is not None:
+            REFUSED.labels("share_size").inc()
+            raise ShareTooLarge(f"This conversation is too large to share: {problem}. Start a new one to share.")
 
     async def get(self, share_id: str) -> Snapshot:
         if not SHARE_ID.match(share_id or ""):
@@ -102,7 +137,7 @@ class ShareStore:
         """Make a snapshot's images readable by workers again (continuing a shared chat)."""
         for ref in snapshot.image_refs():
             data = await self.image(ref)
-            await self.redis.set(ref, data, ex=IMAGE_TTL_S)
+            await self.redis.set(ref, data, ex=self.settings.image_ttl_s)
 
 
 class VoteStore:

@@ -3,6 +3,9 @@
     python -m worker.redis_server            # foreground (the Procfile's `redis` process)
 
 Data (append-only file) lives under `<var>/redis`, so share links and queued jobs survive a restart.
+It runs with a `maxmemory` (`RIO_REDIS_MAXMEMORY_MB`) and the `noeviction` policy: when full, Redis
+refuses new writes instead of silently dropping job streams, shares or limit counters; the web's
+memory budget (`worker.budgets`) refuses uploads and shares well before that.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ def server_args(settings: Settings) -> list[str]:
         "--appendonly", "yes",
         "--appendfsync", "everysec",
         "--save", "",
+        "--maxmemory", f"{settings.redis_maxmemory_mb}mb",
+        "--maxmemory-policy", "noeviction",
         "--protected-mode", "yes",
         "--daemonize", "no",
     ]  # fmt: skip

@@ -39,6 +39,15 @@ class Settings(BaseModel):
     max_image_bytes: int = 10 * 1024 * 1024
     max_image_pixels: int = 20_000_000
     max_payload_bytes: int = 24 * 1024 * 1024  # all images of one message together
+    max_stored_image_bytes: int = 4 * 1024 * 1024  # one image as stored (JPEG quality steps down to fit)
+    image_ttl_s: int = 6 * 3600  # how long an uploaded image stays usable (and its copy on the web's disk)
+    image_mb_per_hour: int = 20  # stored image megabytes per client per hour
+    shares_per_hour: int = 10  # share links per client per hour
+    store_budget_mb: int = 768  # uploads and new shares refused once Redis uses this much memory (0 = no check)
+    redis_maxmemory_mb: int = 1024  # the embedded Redis's maxmemory (noeviction); keep it above store_budget_mb
+    share_max_turns: int = 64  # per side of a shared conversation
+    share_max_images: int = 16  # distinct images in a shared conversation
+    share_max_mb: int = 8  # a shared conversation's bytes: its JSON and its images together
     max_queue: int = 256  # jobs waiting per model before new ones are told "busy, try again in N s"
     requests_per_minute: int = 30  # per anonymous client (its address)
     jobs_per_client: int = 4  # running at once per anonymous client (a comparison is two)

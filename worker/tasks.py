@@ -17,12 +17,13 @@ from worker.backends.base import Backend, JobContext
 from worker.backends.sglang import SGLangBackend
 from worker.celery_app import TASK_NAME, app
 from worker.errors import RioError, UnknownModel
-from worker.images import ImageStore
+from worker.images import ImageStore, checked_loader
 from worker.jobs import EventStream, ModelHealth, StreamKeeper, health_key
 from worker.models import entry, location
 from worker.protocol import Done, Error, JobSpec, Stats, error_event
 from worker.settings import Settings
 from worker.validation import parse_job_spec
+from worker.vision import rules_of
 
 log = logging.getLogger(__name__)
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
@@ -76,7 +77,7 @@ def keeper() -> StreamKeeper:
 def stream_events(spec: JobSpec, stream: EventStream) -> None:
     """Run the job's backend, appending its events; stop between events on cancel or deadline."""
     images = ImageStore(redis_client(), settings())
-    ctx = JobContext(worker=WORKER_NAME, load_image=images.get_sync)
+    ctx = JobContext(worker=WORKER_NAME, load_image=checked_loader(images.get_sync, rules_of(entry(spec.model))))
     events = backend(spec.model).execute(spec, ctx)  # a generator: close() cancels it
     try:
         for event in events:

@@ -17,7 +17,7 @@ from worker.protocol import Event, JobSpec
 @dataclass(frozen=True)
 class JobContext:
     worker: str
-    load_image: Callable[[str], bytes]  # `img:<sha256>` -> sanitized PNG bytes
+    load_image: Callable[[str], bytes]  # `img:<sha256>` -> sanitized PNG or JPEG bytes
 
 
 class Backend(Protocol):

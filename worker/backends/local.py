@@ -27,7 +27,7 @@ from swireasoning.progress import TO
 from swireasoning.static_decode import static_unsupported
 from worker.backends.base import JobContext
 from worker.backends.detok import IncrementalText
-from worker.errors import InputError, PromptTooLong
+from worker.errors import ImageError, InputError, PromptTooLong
 from worker.protocol import (
     AnswerDelta,
     ChatMessage,
@@ -114,7 +114,10 @@ class LocalEngine:
         if flat:
             if self.image_processor is None:
                 raise InputError("This model does not accept images.")
-            vision = dict(self.image_processor(images=flat, return_tensors="pt"))
+            try:
+                vision = dict(self.image_processor(images=flat, return_tensors="pt"))
+            except ValueError as exc:  # the processor refusing an image is the user's input, not our fault
+                raise ImageError(f"The model's image processor cannot take an image of this message ({exc}).") from exc
             texts = self._expand_pads(texts, images, vision["image_grid_thw"])
         for text in texts:
             rows.append(self.tokenizer.encode(text, add_special_tokens=False))

@@ -74,7 +74,9 @@ def content_parts(job: JobSpec, ctx: JobContext) -> list[dict[str, Any]]:
             if p.type == "text":
                 parts.append({"type": "text", "text": p.text})
             else:
-                url = "data:image/png;base64," + base64.b64encode(ctx.load_image(p.ref)).decode()
+                data = ctx.load_image(p.ref)
+                mime = "image/jpeg" if data[:3] == b"\xff\xd8\xff" else "image/png"  # stored as one or the other
+                url = f"data:{mime};base64," + base64.b64encode(data).decode()
                 parts.append({"type": "image_url", "image_url": {"url": url}})
         out.append({"role": m.role, "content": parts})
     return out
