@@ -1,0 +1,31 @@
+"""How one web process serves a crowd: Gradio's queue, job cap and thread pool, set apart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+from anyio import CapacityLimiter
+
+from worker.jobs import Settings
+
+
+def serve(demo: gr.Blocks, settings: Settings, upload_dir: Path, css: str) -> None:
+    """Launch the page. Every streaming chat is one running Gradio job, so the job cap (`web_job_cap`)
+    must exceed the streams a process holds; Gradio ties it to the thread limiter (`max_threads`),
+    which our async handlers never use, so the limiter is set back to `web_threads` at startup.
+    uvicorn picks uvloop and httptools by itself when they are installed (`loop`/`http` "auto")."""
+    demo.queue(default_concurrency_limit=None, max_size=settings.web_queue_size)
+
+    async def own_thread_pool() -> None:
+        demo.limiter = CapacityLimiter(settings.web_threads)  # type: ignore[assignment]  # Gradio types it None
+
+    demo.extra_startup_events.append(own_thread_pool)
+    demo.launch(
+        server_name=settings.web_host,
+        server_port=settings.web_port,
+        max_threads=settings.web_job_cap,
+        allowed_paths=[str(upload_dir)],
+        css=css,
+        show_error=True,
+    )
