@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path
 
 import gradio as gr
@@ -15,6 +17,7 @@ def serve(demo: gr.Blocks, settings: Settings, upload_dir: Path, css: str) -> No
     must exceed the streams a process holds; Gradio ties it to the thread limiter (`max_threads`),
     which our async handlers never use, so the limiter is set back to `web_threads` at startup.
     uvicorn picks uvloop and httptools by itself when they are installed (`loop`/`http` "auto")."""
+    skip_matplotlib_probe()
     demo.queue(default_concurrency_limit=None, max_size=settings.web_queue_size)
 
     async def own_thread_pool() -> None:
@@ -29,3 +32,11 @@ def serve(demo: gr.Blocks, settings: Settings, upload_dir: Path, css: str) -> No
         css=css,
         show_error=True,
     )
+
+
+def skip_matplotlib_probe() -> None:
+    """Gradio tries `import matplotlib` around every call of a handler, each streamed update included
+    (to pin its backend). Without matplotlib installed that is a failed search of `sys.path` every
+    time (~5% of a loaded web process, py-spy); marking the module absent makes it fail at once."""
+    if importlib.util.find_spec("matplotlib") is None:
+        sys.modules["matplotlib"] = None  # type: ignore[assignment]  # "absent": import raises at once
