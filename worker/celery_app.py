@@ -53,7 +53,13 @@ def make_publisher(settings: Settings) -> Publish:
         task_id = str(uuid.uuid4())
         queue = queue_name(spec.model)
         headers, properties, body, _ = app.amqp.as_task_v2(
-            task_id, TASK_NAME, args=[spec.model_dump_json()], kwargs={}, expires=settings.queue_expiry_s
+            task_id,
+            TASK_NAME,
+            args=[spec.model_dump_json()],
+            kwargs={},
+            expires=settings.queue_expiry_s,
+            reply_to=app.thread_oid,
+            ignore_result=None,  # as send_task: the task's own setting (ignored results) applies
         )
         properties.update(
             delivery_mode=2,
