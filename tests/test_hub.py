@@ -12,7 +12,6 @@ from collections.abc import Iterator
 
 import pytest
 import redis
-import redis.asyncio as aioredis
 
 from worker import redis_server
 from worker.celery_app import TASK_NAME, make_app, make_publisher
