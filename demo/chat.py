@@ -217,7 +217,8 @@ async def coalesce(changed: asyncio.Queue[bool], sides: int, cadence: Cadence) -
     while sides:
         wait = max(0.0, last + cadence() - time.monotonic()) if pending else None
         try:
-            ended = await asyncio.wait_for(changed.get(), wait)
+            async with asyncio.timeout(wait):  # no task per wait, unlike wait_for
+                ended = await changed.get()
         except TimeoutError:
             ended = False
         else:
