@@ -27,7 +27,7 @@ from pathlib import Path
 
 from demo.chat import render_interval_s
 from worker import redis_server
-from worker.devstack import ROOT, answers, env_for, free_port, spawn, start_web, start_worker, stop, wait_for
+from worker.devstack import ROOT, answers, env_for, free_port, spawn, start_worker, stop, wait_for
 from worker.settings import Settings
 
 TICK_S = 1 / os.sysconf("SC_CLK_TCK")
@@ -57,13 +57,13 @@ def stack(tmp: Path, sessions: int, interval_s: float) -> Iterator[tuple[Setting
             procs.append(start_worker(settings, f"paced{i}", RIO_WORKER_MODELS="paced",
                                       RIO_WORKER_CONCURRENCY=str(-(-sessions // cores)),
                                       RIO_PACED_INTERVAL_S=str(interval_s)))  # fmt: skip
-        web, url = start_web(settings)
-        procs.append(web)
-        port = free_port()
-        plain = spawn(["-m", "bench.web_plain", str(port)], env_for(settings), tmp / "plain.log")
-        procs.append(plain)
+        url, port = f"http://127.0.0.1:{settings.web_port}/", free_port()
         plain_url = f"http://127.0.0.1:{port}/"
-        wait_for(lambda: answers(plain_url), 60, "plain app", plain)
+        web = spawn(["-m", "demo"], env_for(settings), tmp / "web.log")
+        plain = spawn(["-m", "bench.web_plain", str(port)], env_for(settings), tmp / "plain.log")
+        procs += [web, plain]
+        for proc, u in ((web, url), (plain, plain_url)):  # a loaded machine may take minutes
+            wait_for(lambda u=u: answers(u), 300, u, proc)
         yield settings, web.pid, url, plain.pid, plain_url
     finally:
         for p in reversed(procs):

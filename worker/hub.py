@@ -138,9 +138,12 @@ class StreamHub:
         while self._followers:
             try:
                 await self._read_once()
-            except redis.exceptions.RedisError as exc:
+            except Exception as exc:  # the hub must outlive anything one read throws
                 self._blocked = False
-                log.warning("stream hub: Redis unavailable (%s)", exc)
+                if isinstance(exc, redis.exceptions.RedisError):
+                    log.warning("stream hub: Redis unavailable (%s)", exc)
+                else:
+                    log.exception("stream hub: read failed")
                 for followers in list(self._followers.values()):
                     for follower in followers:
                         follower.fail(exc)
