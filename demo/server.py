@@ -16,7 +16,7 @@ def serve(demo: gr.Blocks, settings: Settings, upload_dir: Path, css: str) -> No
     """Launch the page. Every streaming chat is one running Gradio job, so the job cap (`web_job_cap`)
     must exceed the streams a process holds; Gradio ties it to the thread limiter (`max_threads`),
     which our async handlers never use, so the limiter is set back to `web_threads` at startup.
-    uvicorn picks uvloop and httptools by itself when they are installed (`loop`/`http` "auto")."""
+    uvicorn would pick uvloop and httptools by itself if installed; they are not (see the README)."""
     skip_matplotlib_probe()
     demo.queue(default_concurrency_limit=None, max_size=settings.web_queue_size)
 
