@@ -6,6 +6,7 @@ import logging
 
 from demo.app import CSS, build_app
 from demo.chat import ChatService
+from demo.server import serve
 from worker.jobs import JobClient, Settings, available, default_pair, serve_metrics
 
 
@@ -16,16 +17,7 @@ def main() -> None:
     upload_dir = (settings.var_dir / "uploads").resolve()
     service = ChatService(client, upload_dir)
     serve_metrics(settings.web_metrics_port, settings.redis_url, [e.key for e in available(settings)])
-    demo = build_app(service, available(settings), default_pair(settings))
-    demo.queue(default_concurrency_limit=None, max_size=2048)
-    demo.launch(
-        server_name=settings.web_host,
-        server_port=settings.web_port,
-        max_threads=256,
-        allowed_paths=[str(upload_dir)],
-        css=CSS,
-        show_error=True,
-    )
+    serve(build_app(service, available(settings), default_pair(settings)), settings, upload_dir, CSS)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import contextlib
 import hashlib
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import redis.exceptions
@@ -30,13 +30,15 @@ from worker.jobs import (
 
 log = logging.getLogger(__name__)
 RENDER_EVERY_S = 0.05  # coalesce tokens: at most one page update per stream per 50 ms...
-RENDER_PER_STREAM_S = 0.002  # ...stretched under load (128 streams: 256 ms), so one web process
-RENDER_MAX_S = 0.5  # stays below its ~1,900 updates/s and every stream keeps moving
-FOLLOWING = [0]  # job streams this process is following
+RENDER_MAX_S = 1.0  # ...stretched under load (see `ChatService.render_every_s`), never beyond this
+Cadence = Callable[[], float]
 
 
-def render_every_s() -> float:
-    return min(RENDER_MAX_S, max(RENDER_EVERY_S, RENDER_PER_STREAM_S * FOLLOWING[0]))
+def render_interval_s(streams: int, updates_per_s: int) -> float:
+    """Seconds between one session's page updates when the process follows `streams` job streams:
+    50 ms, stretched so all of them together stay within the process's update budget (below
+    saturation); every stream keeps moving, each update carrying more tokens."""
+    return min(RENDER_MAX_S, max(RENDER_EVERY_S, streams / updates_per_s))
 
 
 REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
@@ -56,6 +58,9 @@ class ChatService:
         self.upload_dir = upload_dir
         upload_dir.mkdir(parents=True, exist_ok=True)
         self.pruned_at = 0.0
+
+    def render_every_s(self) -> float:
+        return render_interval_s(self.client.hub.streams, self.client.settings.web_updates_per_s)
 
     async def new_turn(self, text: str, files: list[str], client_id: str | None = None) -> Turn:
         """Validate and store the user's input within the client's budgets; raises RioError with a
@@ -96,7 +101,7 @@ class ChatService:
             return
         turn.job_id = spec.id
         yield None
-        async for _ in fold(turn, self.client.events(spec.id, queue=(spec.model, spec.ticket))):
+        async for _ in fold(turn, self.client.events(spec.id, queue=(spec.model, spec.ticket)), self.render_every_s):
             yield None
 
     async def run_sides(self, sides: list[tuple[ChatSession, Params]], client_id: str) -> AsyncIterator[None]:
@@ -112,7 +117,7 @@ class ChatService:
             yield None
             return
         try:
-            async for _ in together([(s, self.run(s, p, client_id)) for s, p in sides]):
+            async for _ in together([(s, self.run(s, p, client_id)) for s, p in sides], self.render_every_s):
                 yield None
         finally:
             with contextlib.suppress(*REDIS_DOWN):
@@ -120,7 +125,7 @@ class ChatService:
 
     def resume(self, sessions: list[ChatSession]) -> AsyncIterator[None]:
         """Follow every session whose last turn was still running when the page went away."""
-        return together([(s, self.follow(s)) for s in sessions if s.turns and s.turns[-1].job_id])
+        return together([(s, self.follow(s)) for s in sessions if s.turns and s.turns[-1].job_id], self.render_every_s)
 
     async def follow(self, session: ChatSession) -> AsyncIterator[None]:
         """Replay a running turn's events from the start and follow them to the end (page reloaded)."""
@@ -130,7 +135,7 @@ class ChatService:
         fresh = turn.retry()
         fresh.job_id = turn.job_id
         session.turns[-1] = fresh
-        async for _ in fold(fresh, self.client.events(fresh.job_id)):
+        async for _ in fold(fresh, self.client.events(fresh.job_id), self.render_every_s):
             yield None
 
     async def share(self, snapshot: Snapshot, client_id: str | None = None) -> str:
@@ -168,7 +173,7 @@ class ChatService:
             await self.client.cancel(session.turns[-1].job_id or "")
 
 
-async def together(streams: list[tuple[ChatSession, AsyncIterator[None]]]) -> AsyncIterator[None]:
+async def together(streams: list[tuple[ChatSession, AsyncIterator[None]]], cadence: Cadence) -> AsyncIterator[None]:
     """Drive several sides' streams at once so none waits for another; yields on a render cadence."""
     changed: asyncio.Queue[bool] = asyncio.Queue()  # True: a side ended
 
@@ -187,28 +192,24 @@ async def together(streams: list[tuple[ChatSession, AsyncIterator[None]]]) -> As
 
     tasks = [asyncio.create_task(pump(s, it)) for s, it in streams]
     try:
-        async for _ in coalesce(changed, len(tasks)):
+        async for _ in coalesce(changed, len(tasks), cadence):
             yield None
     finally:
         for task in tasks:
             task.cancel()
 
 
-async def fold(turn: Turn, events: AsyncIterator[Event]) -> AsyncIterator[None]:
+async def fold(turn: Turn, events: AsyncIterator[Event], cadence: Cadence) -> AsyncIterator[None]:
     """Apply a job's events to its turn; yields when the page should re-render (on the cadence, and
     at once for a change of state)."""
     last = 0.0
-    FOLLOWING[0] += 1
-    try:
-        with ACTIVE.track_inprogress():
-            async for event in events:
-                turn.apply(event)
-                now = time.monotonic()
-                if now - last >= render_every_s() or event.type in ("queued", "started", "done", "error"):
-                    last = now
-                    yield None
-    finally:
-        FOLLOWING[0] -= 1
+    with ACTIVE.track_inprogress():
+        async for event in events:
+            turn.apply(event)
+            now = time.monotonic()
+            if now - last >= cadence() or event.type in ("queued", "started", "done", "error"):
+                last = now
+                yield None
 
 
 @contextlib.contextmanager
@@ -225,18 +226,19 @@ def fail(turn: Turn, error: Error) -> None:
         turn.error = error
 
 
-async def coalesce(changed: asyncio.Queue[bool], sides: int) -> AsyncIterator[None]:
+async def coalesce(changed: asyncio.Queue[bool], sides: int, cadence: Cadence) -> AsyncIterator[None]:
     """One yield per render tick while any side changed, and one as each side ends."""
     pending, last = False, 0.0
     while sides:
-        wait = max(0.0, last + render_every_s() - time.monotonic()) if pending else None
+        wait = max(0.0, last + cadence() - time.monotonic()) if pending else None
         try:
-            ended = await asyncio.wait_for(changed.get(), wait)
+            async with asyncio.timeout(wait):  # no task per wait, unlike wait_for
+                ended = await changed.get()
         except TimeoutError:
             ended = False
         else:
             pending = True
         sides -= ended
-        if ended or time.monotonic() - last >= render_every_s():
+        if ended or time.monotonic() - last >= cadence():
             pending, last = False, time.monotonic()
             yield None

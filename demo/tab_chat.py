@@ -11,6 +11,7 @@ from demo.chat import ChatService
 from demo.render import chat_messages
 from demo.session import ChatSession, snapshot_of
 from demo.widgets import Page, params, prompt_box, rejected_turn, resume_state, share_reply
+from demo.wire import wire
 from worker.jobs import RioError
 
 RANDOM_NOTE = "⚠️ **{label}** has random weights: its answers are meaningless random text, shown to test the pipeline."
@@ -55,7 +56,7 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
                 label="Reasoning",
                 info="SwiReasoning switches between explicit and latent thinking",
             )
-    busy = [chatbot, textbox, stop, session, page.resume]
+    busy = [chatbot, textbox, stop, page.resume]  # the session State is changed in place (demo/wire.py)
 
     async def submit(message, state: ChatSession, model_, mode_, temperature, top_p, top_k, max_tokens, seed,
                      switches, alpha0, window, request: gr.Request):  # fmt: skip
@@ -65,18 +66,18 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
             turn = await service.new_turn(text, message.get("files") or [], page.visitor(request))
         except RioError as exc:
             state.turns.append(rejected_turn(text, exc))
-            yield {chatbot: chat_messages(state), session: state}
+            yield wire({chatbot: chat_messages(state)})
             return
         state.turns.append(turn)
-        yield {chatbot: chat_messages(state), textbox: gr.MultimodalTextbox(value=None, interactive=False),
-               stop: gr.Button(visible=True), session: state}  # fmt: skip
+        yield wire({chatbot: chat_messages(state), textbox: gr.MultimodalTextbox(value=None, interactive=False),
+                    stop: gr.Button(visible=True)})  # fmt: skip
         held: dict = {textbox: None, stop: stop.value, page.resume: None}  # see widgets.HELD_VALUES
         async for _ in service.run_sides([(state, p)], page.visitor(request)):
             if held[page.resume] is None and turn.job_id:
                 held[page.resume] = resume_state("chat", [state], [page.label(p.model)])
-            yield {**held, chatbot: chat_messages(state), session: state}
-        yield {chatbot: chat_messages(state), textbox: gr.MultimodalTextbox(interactive=True),
-               stop: gr.Button(visible=False), session: state, page.resume: None}  # fmt: skip
+            yield wire({**held, chatbot: chat_messages(state)})
+        yield wire({chatbot: chat_messages(state), textbox: gr.MultimodalTextbox(interactive=True),
+                    stop: gr.Button(visible=False), page.resume: None})  # fmt: skip
 
     async def stop_job(state: ChatSession) -> None:
         await service.stop(state)
@@ -95,7 +96,7 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
         return {banner: note, mode: gr.Radio(value=e.default_reasoning if e else "thinking")}
 
     textbox.submit(submit, [textbox, session, model, mode, *page.knobs.components], busy, api_name="chat",
-                   concurrency_limit=None)  # fmt: skip
+                   concurrency_limit=None, postprocess=False)  # fmt: skip
     stop.click(stop_job, [session], None, api_name="stop", concurrency_limit=None)
     clear.click(lambda: (ChatSession(), [], gr.Textbox(visible=False), None), None,
                 [session, chatbot, link, page.resume], api_name="new_chat")  # fmt: skip

@@ -19,6 +19,7 @@ from demo.widgets import (
     resume_state,
     share_reply,
 )
+from demo.wire import wire
 from worker.jobs import RioError
 
 PRESETS = ("Two models", "SwiReasoning on vs off")
@@ -81,7 +82,7 @@ def build_compare(service: ChatService, page: Page) -> CompareTab:
         share = gr.Button("Share", elem_id="share-compare")
     link = gr.Textbox(label="Share link", visible=False, buttons=["copy"], elem_id="share-link-compare")
     outputs = [pane_a, pane_b, summary]
-    busy = [*outputs, textbox, sessions, page.resume]
+    busy = [*outputs, textbox, page.resume]  # the sessions State is changed in place (demo/wire.py)
 
     async def run(state: list[ChatSession], sides: list[Params], request: gr.Request | None):
         relabel = [s.params for s in state] != sides
@@ -92,9 +93,9 @@ def build_compare(service: ChatService, page: Page) -> CompareTab:
             relabel = relabel and [s.params for s in state] != sides  # shown once the sides took them
             if held[page.resume] is None and all(s.params and s.turns[-1].job_id for s in state):
                 held[page.resume] = resume_state("compare", state, labels(page, sides))
-            yield {**held, **update}
-        yield {**dict(zip(outputs, render(page, state, labelled=False), strict=True)), sessions: state,
-               page.resume: None, textbox: gr.MultimodalTextbox(interactive=True)}  # fmt: skip
+            yield wire({**held, **update})
+        yield wire({**dict(zip(outputs, render(page, state, labelled=False), strict=True)), page.resume: None,
+                    textbox: gr.MultimodalTextbox(interactive=True)})  # fmt: skip
 
     async def submit(message, state: list[ChatSession], ma, mo_a, mb, mo_b, temperature, top_p, top_k, max_tokens,
                      seed, switches, alpha0, window, request: gr.Request):  # fmt: skip
@@ -106,19 +107,19 @@ def build_compare(service: ChatService, page: Page) -> CompareTab:
         except RioError as exc:
             for s in state:
                 s.turns.append(rejected_turn(text, exc))
-            yield {**dict(zip(outputs, render(page, state, labelled=False), strict=True)), sessions: state}
+            yield wire(dict(zip(outputs, render(page, state, labelled=False), strict=True)))
             return
         for s in state:
             s.turns.append(turn.retry())
-        yield {**dict(zip(outputs, render(page, state, labelled=False), strict=True)), sessions: state,
-               textbox: gr.MultimodalTextbox(value=None, interactive=False)}  # fmt: skip
+        yield wire({**dict(zip(outputs, render(page, state, labelled=False), strict=True)),
+                    textbox: gr.MultimodalTextbox(value=None, interactive=False)})  # fmt: skip
         async for update in run(state, sides, request):
             yield update
 
     async def regen(state: list[ChatSession], ma, mo_a, mb, mo_b, temperature, top_p, top_k, max_tokens, seed,
                     switches, alpha0, window, request: gr.Request):  # fmt: skip
         if not all(s.turns for s in state) or any(s.running for s in state):
-            yield {summary: "Nothing to regenerate yet (or an answer is still running)."}
+            yield wire({summary: "Nothing to regenerate yet (or an answer is still running)."})
             return
         knobs = (temperature, top_p, top_k, max_tokens, seed, switches, alpha0, window)
         for s in state:
@@ -151,8 +152,10 @@ def build_compare(service: ChatService, page: Page) -> CompareTab:
 
     knobs = page.knobs.components
     sides_in = [model_a, mode_a, model_b, mode_b, *knobs]
-    textbox.submit(submit, [textbox, sessions, *sides_in], busy, api_name="compare", concurrency_limit=None)
-    regenerate.click(regen, [sessions, *sides_in], busy, api_name="regenerate", concurrency_limit=None)
+    textbox.submit(submit, [textbox, sessions, *sides_in], busy, api_name="compare", concurrency_limit=None,
+                   postprocess=False)  # fmt: skip
+    regenerate.click(regen, [sessions, *sides_in], busy, api_name="regenerate", concurrency_limit=None,
+                     postprocess=False)  # fmt: skip
     stop_a.click(stopper((0,)), [sessions], None, api_name="stop_a", concurrency_limit=None)
     stop_b.click(stopper((1,)), [sessions], None, api_name="stop_b", concurrency_limit=None)
     stop_both.click(stopper((0, 1)), [sessions], None, api_name="stop_both", concurrency_limit=None)

@@ -71,6 +71,11 @@ def wait_estimate(ahead: int, ends: list[bytes], now: float) -> float | None:
     return ahead * sum(d for _, d in parsed) / len(parsed)
 
 
+def ahead_of(ticket: int, served: bytes | None, ends: list[bytes]) -> tuple[int, float | None]:
+    ahead = max(0, ticket - int(served or 0) - 1)
+    return ahead, wait_estimate(ahead, ends, time.time())
+
+
 class Admission:
     """Web side: tickets, positions and per-client limits (asyncio Redis client)."""
 
@@ -80,20 +85,26 @@ class Admission:
         self._admit = client.register_script(ADMIT_SCRIPT)
 
     async def ticket(self, model: str) -> tuple[int, int, float | None]:
-        """A new ticket, the jobs ahead of it and the estimated wait; raises QueueFull past the limit."""
-        ticket = int(await self.redis.incr(f"queue:{model}:ticket"))
-        ahead, wait = await self.position(model, ticket)
+        """A new ticket, the jobs ahead of it and the estimated wait (one round trip); raises QueueFull
+        past the limit."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.incr(f"queue:{model}:ticket")
+        pipe.get(served_key(model))
+        pipe.lrange(ends_key(model), 0, -1)
+        ticket, served, ends = await pipe.execute()
+        ahead, wait = ahead_of(int(ticket), served, ends)
         if ahead >= self.settings.max_queue:
             again = math.ceil(wait or 30.0)
             waiting = f"{ahead} request{'' if ahead == 1 else 's'} waiting"
             raise QueueFull(f"This model is busy ({waiting}). Please try again in {again} s.")
-        return ticket, ahead, wait
+        return int(ticket), ahead, wait
 
     async def position(self, model: str, ticket: int) -> tuple[int, float | None]:
-        served = int(await self.redis.get(served_key(model)) or 0)
-        ahead = max(0, ticket - served - 1)
-        ends = await self.redis.lrange(ends_key(model), 0, -1)
-        return ahead, wait_estimate(ahead, ends, time.time())
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.get(served_key(model))
+        pipe.lrange(ends_key(model), 0, -1)
+        served, ends = await pipe.execute()
+        return ahead_of(ticket, served, ends)
 
     async def admit(self, client: str, jobs: int) -> list[str]:
         """Slots for `jobs` jobs of this client, or RateLimited with the time to wait."""

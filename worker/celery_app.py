@@ -1,14 +1,18 @@
 """The Celery app: Redis broker, one queue per model, at-most-once delivery of long streaming jobs.
 
 `celery -A worker.celery_app worker` (or `python -m worker`) runs the tasks in `worker.tasks`; the
-web only sends them by name (`make_submitter`) and never imports a backend.
+web only sends them by name (`make_publisher`) and never imports a backend.
 """
 
 from __future__ import annotations
 
+import base64
+import json
+import uuid
+
 from celery import Celery
 
-from worker.jobs import Submit, queue_name
+from worker.jobs import Publish, queue_name
 from worker.protocol import JobSpec
 from worker.settings import Settings
 
@@ -36,18 +40,40 @@ def make_app(settings: Settings, *, include_tasks: bool = True) -> Celery:
     return app
 
 
-def make_submitter(settings: Settings) -> Submit:
-    client = make_app(settings, include_tasks=False)
+def make_publisher(settings: Settings) -> Publish:
+    """Celery's message for a job, built in-process: (queue list, message). The web pushes it with its
+    own asyncio Redis client (one LPUSH, pipelined with the `queued` event) instead of `send_task` in
+    a thread, which also re-declares the queue on every call. The envelope is what kombu's Redis
+    transport writes for the anonymous direct exchange Celery uses for a named queue (kombu 5.x:
+    body base64 JSON, `delivery_info` {exchange "", routing_key}); `tests/test_hub.py` checks it
+    against a real `send_task`, and every job a worker runs arrives this way."""
+    app = make_app(settings, include_tasks=False)
 
-    def submit(spec: JobSpec) -> None:
-        client.send_task(
+    def publish(spec: JobSpec) -> tuple[str, bytes]:
+        task_id = str(uuid.uuid4())
+        queue = queue_name(spec.model)
+        headers, properties, body, _ = app.amqp.as_task_v2(
+            task_id,
             TASK_NAME,
             args=[spec.model_dump_json()],
-            queue=queue_name(spec.model),
+            kwargs={},
             expires=settings.queue_expiry_s,
+            reply_to=app.thread_oid,
+            ignore_result=None,  # as send_task: the task's own setting (ignored results) applies
         )
+        properties.update(
+            delivery_mode=2,
+            expiration=str(int(settings.queue_expiry_s * 1000)),
+            delivery_info={"exchange": "", "routing_key": queue},
+            priority=0,
+            body_encoding="base64",
+            delivery_tag=str(uuid.uuid4()),
+        )
+        message = {"body": base64.b64encode(json.dumps(body).encode()).decode(), "content-encoding": "utf-8",
+                   "content-type": "application/json", "headers": headers, "properties": properties}  # fmt: skip
+        return queue, json.dumps(message).encode()
 
-    return submit
+    return publish
 
 
 app = make_app(Settings.from_env())

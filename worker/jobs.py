@@ -13,13 +13,12 @@ stream always ends with exactly one `done`/`error` and nothing follows it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Literal
 
 import redis
 import redis.asyncio as aioredis
@@ -35,6 +34,7 @@ from worker.errors import (  # noqa: F401  (re-exported for demo/)
     ServiceUnavailable,
     ShareNotFound,
 )
+from worker.hub import StreamHub
 from worker.identity import ADDRESS, USER  # noqa: F401  (re-exported for demo/)
 from worker.images import ImageStore
 from worker.metrics import ACTIVE, REJECTED  # noqa: F401  (re-exported for demo/)
@@ -83,6 +83,13 @@ if ARGV[2] == '1' then
 end
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[1])
 if ARGV[2] == '1' then redis.call('EXPIRE', KEYS[1], ARGV[4]) end
+return 1
+"""
+# KEYS: events, queue list. ARGV: queued payload, maxlen, Celery message. A new job's `queued` event
+# and its Celery message in one round trip.
+SUBMIT_SCRIPT = """
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[1])
+redis.call('LPUSH', KEYS[2], ARGV[3])
 return 1
 """
 
@@ -273,37 +280,40 @@ def health_key(model: str) -> str:
     return f"model:{model}:health"
 
 
-Submit = Callable[[JobSpec], None]
+Publish = Callable[[JobSpec], tuple[str, bytes]]  # a job -> (Celery queue list, message to push)
 
 
 class JobClient:
-    """Web side: submit a job, follow its events (XREAD BLOCK), cancel it."""
+    """Web side: submit a job, follow its events (through the process's one `StreamHub`), cancel it."""
 
-    def __init__(self, client: aioredis.Redis, submit: Submit, settings: Settings) -> None:
+    def __init__(self, client: aioredis.Redis, publish: Publish, settings: Settings) -> None:
         self.redis = client
-        self.submit_task = submit
+        self.publish = publish
+        self.hub = StreamHub(client, lambda job_id: key(job_id, "events"))
         self.settings = settings
         self.images = ImageStore(client, settings)
         self.shares = ShareStore(client, settings)
         self.admission = Admission(client, settings)
         self.votes = VoteStore(client)
         self._append = client.register_script(APPEND_SCRIPT)
+        self._submit = client.register_script(SUBMIT_SCRIPT)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> JobClient:
-        from worker.celery_app import make_submitter
+        from worker.celery_app import make_publisher
 
-        # one connection per followed stream (XREAD BLOCK holds it): far above the default 100
-        client = aioredis.Redis.from_url(settings.redis_url, health_check_interval=10, max_connections=4096)
-        return cls(client, make_submitter(settings), settings)
+        # the hub holds one connection; the rest serve page requests (each session's position checks)
+        client = aioredis.Redis.from_url(settings.redis_url, health_check_interval=10, max_connections=1024)
+        return cls(client, make_publisher(settings), settings)
 
     async def submit(self, spec: JobSpec) -> JobSpec:
-        """Take a queue ticket (QueueFull past the limit), announce the position, then enqueue the job
-        (Celery's client is sync: run it off-loop). Returns the spec as sent, with its ticket."""
+        """Take a queue ticket (QueueFull past the limit), then announce the position and enqueue the
+        job in one script: two round trips, no thread. Returns the spec as sent, with its ticket."""
         ticket, ahead, wait = await self.admission.ticket(spec.model)
         spec = spec.model_copy(update={"ticket": ticket})
-        await self.append(spec.id, Queued(position=ahead, wait_s=wait))
-        await asyncio.to_thread(self.submit_task, spec)
+        queue, message = self.publish(spec)
+        queued = Queued(position=ahead, wait_s=wait).model_dump_json()
+        await self._submit(keys=[key(spec.id, "events"), queue], args=[queued, STREAM_MAXLEN, message])
         return spec
 
     async def append(self, job_id: str, event: Event) -> bool:
@@ -328,30 +338,38 @@ class JobClient:
         While it waits, `queue` (model, ticket) yields fresh `queued` positions (not stored). A
         started job whose heartbeat lapses ends with a `worker_lost` error, written to the stream
         too, so a reload replays the same ending."""
-        stream = key(job_id, "events")
         started = False
         position: tuple[int, float | None] | None = None
-        while True:
-            reply: Any = await self.redis.xread({stream: after}, block=500, count=512)
-            for _, entries in reply or []:
-                for entry_id, fields in entries:
-                    after = entry_id
+        follower = self.hub.follow(job_id, after)
+        try:
+            while True:
+                batch = await follower.next(timeout_s=0.5)
+                for _, fields in batch:
                     event = parse_event(fields[b"e"])
                     started = started or event.type == "started"
                     yield event
                     if event.type in TERMINAL:
                         return
-            if not reply and not started and queue is not None:
-                now = await self.admission.position(*queue)
-                if position is not None and now[0] != position[0]:
-                    yield Queued(position=now[0], wait_s=now[1])
-                position = now
-            if not reply and started and not await self.redis.exists(key(job_id, "hb")):
-                lost = Error(
-                    code="worker_lost",
-                    message="The worker running this answer stopped. Nothing was lost above; please retry.",
-                    retryable=True,
-                )
-                if await self.append(job_id, lost):
+                if batch:
+                    continue
+                if not started and queue is not None:
+                    now = await self.admission.position(*queue)
+                    if position is not None and now[0] != position[0]:
+                        yield Queued(position=now[0], wait_s=now[1])
+                    position = now
+                if started and (lost := await self._lost(job_id)) is not None:
                     yield lost
                     return
+        finally:
+            self.hub.leave(follower)
+
+    async def _lost(self, job_id: str) -> Error | None:
+        """The `worker_lost` error, written to the stream, when a started job's heartbeat lapsed."""
+        if await self.redis.exists(key(job_id, "hb")):
+            return None
+        lost = Error(
+            code="worker_lost",
+            message="The worker running this answer stopped. Nothing was lost above; please retry.",
+            retryable=True,
+        )
+        return lost if await self.append(job_id, lost) else None

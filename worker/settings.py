@@ -56,6 +56,10 @@ class Settings(BaseModel):
     trusted_proxies: str = ""  # comma-separated peer IPs whose X-Forwarded-For is believed
     web_metrics_port: int = 9464  # Prometheus /metrics of the web process (0 = off)
     worker_metrics_port: int = 9465  # of a worker process (0 = off; give each worker on a host its own)
+    web_updates_per_s: int = 1000  # page updates per second one web process aims to stay within (render cadence)
+    web_queue_size: int = 4096  # Gradio queue: events waiting or running per web process before "queue full"
+    web_job_cap: int = 4096  # Gradio events running at once per web process (each streaming chat is one)
+    web_threads: int = 40  # Gradio's thread pool for sync work, apart from the job cap
     web_host: str = "0.0.0.0"
     web_port: int = 7860
     public_url: str | None = None  # the page's public address, for share links (else taken from the request)

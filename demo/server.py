@@ -1,0 +1,42 @@
+"""How one web process serves a crowd: Gradio's queue, job cap and thread pool, set apart."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import gradio as gr
+from anyio import CapacityLimiter
+
+from worker.jobs import Settings
+
+
+def serve(demo: gr.Blocks, settings: Settings, upload_dir: Path, css: str) -> None:
+    """Launch the page. Every streaming chat is one running Gradio job, so the job cap (`web_job_cap`)
+    must exceed the streams a process holds; Gradio ties it to the thread limiter (`max_threads`),
+    which our async handlers never use, so the limiter is set back to `web_threads` at startup.
+    uvicorn would pick uvloop and httptools by itself if installed; they are not (see the README)."""
+    skip_matplotlib_probe()
+    demo.queue(default_concurrency_limit=None, max_size=settings.web_queue_size)
+
+    async def own_thread_pool() -> None:
+        demo.limiter = CapacityLimiter(settings.web_threads)  # type: ignore[assignment]  # Gradio types it None
+
+    demo.extra_startup_events.append(own_thread_pool)
+    demo.launch(
+        server_name=settings.web_host,
+        server_port=settings.web_port,
+        max_threads=settings.web_job_cap,
+        allowed_paths=[str(upload_dir)],
+        css=css,
+        show_error=True,
+    )
+
+
+def skip_matplotlib_probe() -> None:
+    """Gradio tries `import matplotlib` around every call of a handler, each streamed update included
+    (to pin its backend). Without matplotlib installed that is a failed search of `sys.path` every
+    time (~5% of a loaded web process, py-spy); marking the module absent makes it fail at once."""
+    if importlib.util.find_spec("matplotlib") is None:
+        sys.modules["matplotlib"] = None  # type: ignore[assignment]  # "absent": import raises at once

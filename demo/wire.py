@@ -1,0 +1,33 @@
+"""Streamed page updates in Gradio's wire form, made in the event loop.
+
+Per streamed update Gradio postprocesses every output in a worker thread (one thread hop each) and
+rebuilds the config of every State it is given. Events registered with `postprocess=False` skip
+both; their handlers pass each value through `wire`, which calls the component's own `postprocess`
+inline (microseconds for a Chatbot), so the page receives exactly what Gradio would have sent. The
+session State is mutated in place and never an output of these events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+from gradio.blocks import Block
+from gradio.data_classes import GradioModel, GradioRootModel
+from gradio.utils import is_prop_update
+
+
+def wire(updates: dict[Any, Any]) -> dict[Any, Any]:
+    """The same updates, each value postprocessed by its component (updates keep their props)."""
+    return {component: wire_value(component, value) for component, value in updates.items()}
+
+
+def wire_value(component: Any, value: Any) -> Any:
+    if isinstance(component, gr.State) or is_prop_update(value):
+        return value
+    if isinstance(value, Block):  # a component update: its props, with the value postprocessed
+        update = {**value.constructor_args, "__type__": "update"}
+        if "value" in update:
+            update["value"] = wire_value(component, update["value"])
+        return update
+    done = component.postprocess(value)
+    return done.model_dump() if isinstance(done, GradioModel | GradioRootModel) else done

@@ -1,0 +1,50 @@
+"""Gradio's queue protocol spoken directly (join, then server-sent events), for events that
+`gradio_client` cannot call: the page's private `load` event, fed the browser's saved state."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+from bench.web_load import apply_diff
+
+
+def config(url: str) -> dict:
+    return httpx.get(url.rstrip("/") + "/config", timeout=30).json()
+
+
+def component_id(cfg: dict, elem_id: str) -> int:
+    return next(c["id"] for c in cfg["components"] if c.get("props", {}).get("elem_id") == elem_id)
+
+
+def load_event(cfg: dict, input_id: int) -> dict:
+    """The page-load dependency that takes `input_id` (the resume state) as its one input."""
+    return next(d for d in cfg["dependencies"] if d["inputs"] == [input_id] and d["targets"][0][1] == "load")
+
+
+def run_event(url: str, dep: dict, data: list[Any], query: dict[str, str] | None = None) -> Iterator[list[Any]]:
+    """Every output of the event, whole (diffs applied), after each update, to its end; `query` is
+    the page address's query string, as the handler's request sees it."""
+    base = url.rstrip("/") + "/gradio_api/queue/"
+    session_hash = uuid.uuid4().hex[:11]
+    with httpx.Client(timeout=60) as client:
+        join = {"data": data, "fn_index": dep["id"], "trigger_id": dep["targets"][0][0],
+                "session_hash": session_hash, "event_data": None}  # fmt: skip
+        client.post(base + "join", json=join, params=query).raise_for_status()
+        values: list[Any] | None = None
+        with client.stream("GET", base + "data", params={"session_hash": session_hash}) as sse:
+            for line in sse.iter_lines():
+                msg = json.loads(line[5:]) if line.startswith("data:") else {}
+                if msg.get("msg") in ("process_generating", "process_completed"):
+                    assert msg.get("success", True), msg
+                    out = msg["output"]["data"]
+                    whole = values is None or msg["msg"] == "process_completed"
+                    values = out if whole else [apply_diff(v, d) for v, d in zip(values, out, strict=True)]
+                    yield values
+                if msg.get("msg") in ("process_completed", "close_stream", "unexpected_error"):
+                    assert msg.get("msg") != "unexpected_error", msg
+                    return
