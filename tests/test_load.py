@@ -22,7 +22,10 @@ EXPECTED = "".join(WORDS[i % len(WORDS)] + " " for i in range(TOKENS))
 
 
 def one_session(url: str, n: int) -> dict:
-    client = Client(url, verbose=False, headers={"X-Forwarded-For": f"10.9.{n // 200}.{n % 200}"})
+    # 64 clients fetch the page's config at once on the same 2 cores as the web: their setup, not the
+    # streams under test, can outlast gradio_client's default 20 s
+    client = Client(url, verbose=False, headers={"X-Forwarded-For": f"10.9.{n // 200}.{n % 200}"},
+                    httpx_kwargs={"timeout": 120})  # fmt: skip
     knobs = {**{k: v for k, v in DEFAULTS.items() if k not in ("model", "mode")}, "max_tokens": TOKENS}
     t0 = time.monotonic()
     job = client.submit({"text": f"load {n}", "files": []}, "paced", "off", "paced", "off", *knobs.values(),
