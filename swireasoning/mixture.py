@@ -147,13 +147,12 @@ def fused_blended_shard(d: Directive, shard: Tensor, start: int, ks: Tensor | No
     k.anchor_init[(b, -(-hidden // 1024))](
         d.anchor_id, d.anchor_weight, shard, shard.stride(0), start, shard.shape[0], hidden, out, BD=1024
     )
-    topk = ks is not None and k_max > 0
-    if any_exact:
-        weight = torch.where(ks > 0, torch.zeros_like(d.mix_weight), d.mix_weight) if topk else d.mix_weight
+    topk = ks if k_max > 0 else None
+    if any_exact:  # the exact rows' weight (top-k rows add theirs below)
+        weight = d.mix_weight if topk is None else torch.where(topk > 0, torch.zeros_like(d.mix_weight), d.mix_weight)
         launch_mix(k, d, shard, start, weight, out)
-    if topk:
-        assert ks is not None
-        out += d.mix_weight[:, None] * topk_part(d, shard, start, ks, k_max)
+    if topk is not None:
+        out += d.mix_weight[:, None] * topk_part(d, shard, start, topk, k_max)
     return out
 
 
@@ -164,7 +163,8 @@ def mix_grid(b: int, vocab: int, hidden: int) -> tuple[tuple[int, int, int], int
     bd = min(256 if bb <= 32 else 128, max(16, 1 << (hidden - 1).bit_length()))
     n_b, n_d = -(-b // bb), -(-hidden // bd)
     n_v = max(1, min(1024 // (n_b * n_d), -(-vocab // (4 * 64))))
-    chunk = -(-(-(-vocab // n_v)) // 64) * 64
+    chunk = -(-vocab // n_v)
+    chunk = -(-chunk // 64) * 64
     return (-(-vocab // chunk), n_d, n_b), chunk, {"BB": bb, "BV": 64, "BD": bd}
 
 
