@@ -22,10 +22,19 @@ from swireasoning.decode import SamplingParams, generate
 from swireasoning.engine_table import StepInfo
 from swireasoning.mixture import blend, blended_shard, mixture_shard
 from tests.conftest import SGLANG_PYTHON
-from tests.test_swireasoning_equivalence import batch_of
 from tests.test_swireasoning_rules import EOS, V, cfg
 from worker.backends.local import LocalEngine
 from worker.devstack import ROOT
+from worker.protocol import ChatMessage
+
+PROMPTS = ["Solve 3 + 4 step by step.", "Describe Rio de Janeiro."]
+
+
+def batch_of(engine: LocalEngine, n: int):
+    """Chat prompts as the local engine encodes them (this file's own: the equivalence tests now
+    script their logits and no longer keep one)."""
+    texts = [engine.render([ChatMessage(role="user", content=p)], True) for p in PROMPTS[:n]]
+    return engine.encode(texts, [[] for _ in texts])
 
 
 class Recorder(SwiRController):
