@@ -31,7 +31,14 @@ from swireasoning.controller import SwiRConfig, SwiRController
 from swireasoning.engine_table import StepInfo, SwiRTable, info_of
 from swireasoning.fused import FusedSwiRController, triton_kernels
 from swireasoning.fused_graph import SlotWrites, StepGraphs
-from swireasoning.mixture import blend, blended_shard, eager_blended_shard, fused_blended_shard, mixture_shard
+from swireasoning.mixture import (
+    blend,
+    blended_shard,
+    eager_blended_shard,
+    fused_blended_shard,
+    launch_mix,
+    mixture_shard,
+)
 
 log = logging.getLogger("bench.swireasoning_gpu")
 DRY = os.environ.get("SWIR_BENCH_DRY_RUN") == "1"  # every line of the script on a CPU, tiny sizes
@@ -173,6 +180,9 @@ def mixture_rows(b: int, logits: torch.Tensor, sampled: torch.Tensor, emb: torch
         "top-64 shard batched": gpu_ms(lambda: blended_shard(d, shard, start, ks, 64, any_exact=False)),
         "exact full vocabulary batched": gpu_ms(lambda: blended_shard(d, emb, 0)),
     }
+    kernels, acc = triton_kernels(), torch.zeros(b, HIDDEN, device=DEV)
+    for bd, name in ((0, "mixture kernel alone"), (256, "mixture kernel alone, 256 columns a block")):
+        out[name] = gpu_ms(lambda bd=bd: launch_mix(kernels, d, shard, start, d.mix_weight, acc, bd))  # type: ignore[misc]
     if b in (8, 64):
         out["top-64 shard per row"] = gpu_ms(per_row(64), iters=5)
     return out
@@ -327,6 +337,7 @@ FLOORS = {  # row -> what it must read at least: (logits rows, shard reads, full
     "controller eager": (1, 0, 0), "controller fused": (1, 0, 0), "controller fused, CUDA graph": (1, 0, 0),
     "controller eager, CUDA graph": (1, 0, 0), "mixture shard per row": (0, 1, 0),
     "mixture shard batched": (0, 1, 0), "mixture shard batched, torch": (0, 1, 0),
+    "mixture kernel alone": (0, 1, 0), "mixture kernel alone, 256 columns a block": (0, 1, 0),
     "top-64 shard batched": (0, 0, 0), "top-64 shard per row": (0, 0, 0),
     "exact full vocabulary batched": (0, 0, 1), "plugin step, all rows (GPU)": (1, 1, 0),
     "plugin step, CUDA graph, all rows (GPU)": (1, 1, 0),
@@ -336,7 +347,8 @@ FLOORS = {  # row -> what it must read at least: (logits rows, shard reads, full
 ORDER = (
     "controller eager", "controller eager, CUDA graph", "controller fused", "controller fused, CUDA graph",
     "table step + step_info eager (wall)", "table step + step_info fused (wall)", "mixture shard per row",
-    "mixture shard batched, torch", "mixture shard batched",
+    "mixture shard batched, torch", "mixture shard batched", "mixture kernel alone",
+    "mixture kernel alone, 256 columns a block",
     "top-64 shard per row", "top-64 shard batched", "exact full vocabulary batched",
     "plugin step, all rows (GPU)", "plugin step, all rows (wall)", "plugin extra work, less the shard read (GPU)",
     "plugin step, CUDA graph, all rows (GPU)", "plugin step, CUDA graph, all rows (wall)",

@@ -156,11 +156,12 @@ def fused_blended_shard(d: Directive, shard: Tensor, start: int, ks: Tensor | No
     return out
 
 
-def mix_grid(b: int, vocab: int, hidden: int) -> tuple[tuple[int, int, int], int, dict[str, int]]:
+def mix_grid(b: int, vocab: int, hidden: int, bd: int = 0) -> tuple[tuple[int, int, int], int, dict[str, int]]:
     """(grid, vocabulary rows per program, block sizes): all rows of a block share each shard tile
-    read; enough vocabulary slices to keep every SM reading (fixed by the shapes: capturable)."""
+    read; enough vocabulary slices to keep every SM reading (fixed by the shapes: capturable).
+    `bd`: the column block (0: 256 up to 32 rows, else 128; wider re-reads the logits less)."""
     bb = max(16, min(128, 1 << (b - 1).bit_length()))
-    bd = min(256 if bb <= 32 else 128, max(16, 1 << (hidden - 1).bit_length()))
+    bd = min(bd or (256 if bb <= 32 else 128), max(16, 1 << (hidden - 1).bit_length()))
     n_b, n_d = -(-b // bb), -(-hidden // bd)
     n_v = max(1, min(1024 // (n_b * n_d), -(-vocab // (4 * 64))))
     chunk = -(-vocab // n_v)
@@ -168,10 +169,10 @@ def mix_grid(b: int, vocab: int, hidden: int) -> tuple[tuple[int, int, int], int
     return (-(-vocab // chunk), n_d, n_b), chunk, {"BB": bb, "BV": 64, "BD": bd}
 
 
-def launch_mix(k: Any, d: Directive, shard: Tensor, start: int, weight: Tensor, out: Tensor) -> None:
+def launch_mix(k: Any, d: Directive, shard: Tensor, start: int, weight: Tensor, out: Tensor, bd: int = 0) -> None:
     assert d.logits is not None and d.row_max is not None and d.row_sum is not None
     b, (vocab, hidden) = d.logits.shape[0], shard.shape
-    grid, chunk, blocks = mix_grid(b, vocab, hidden)
+    grid, chunk, blocks = mix_grid(b, vocab, hidden, bd)
     logits = d.logits if d.logits.stride(-1) == 1 else d.logits.contiguous()
     f32 = shard.dtype == torch.float32 or not shard.is_cuda  # not CUDA: Triton's interpreter
     warps = 8 if blocks["BB"] * blocks["BD"] >= 8192 else 4
