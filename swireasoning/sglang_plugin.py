@@ -165,10 +165,11 @@ def eager_sample(table: SwiRTable, original: Any, runner: Any, logits_output: An
 
 def step_graphs(embed: Any, table: SwiRTable, logits: torch.Tensor) -> StepGraphs | None:
     """The captured steps (made at the first SwiReasoning step), or None where the step runs eagerly:
-    not CUDA, no Triton, logits not float32, or RIO_SWIR_STEP_GRAPHS=0."""
-    if os.environ.get("RIO_SWIR_STEP_GRAPHS", "1") == "0" or not logits.is_cuda:
+    not CUDA (or Triton's interpreter, where the same steps run uncaptured), logits not float32, or
+    RIO_SWIR_STEP_GRAPHS=0."""
+    if os.environ.get("RIO_SWIR_STEP_GRAPHS", "1") == "0" or logits.dtype != torch.float32:
         return None
-    if logits.dtype != torch.float32 or not runs_fused(logits, False):
+    if not runs_fused(logits, False):
         return None
     if RUNTIME.graphs is None:
         start = embed.shard_indices.org_vocab_start_index
