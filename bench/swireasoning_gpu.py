@@ -27,10 +27,18 @@ from pathlib import Path
 import torch
 
 from bench.swireasoning_exact import SCENARIOS, config
-from swireasoning.controller import SwiRController
-from swireasoning.engine_table import SwiRTable, info_of
+from swireasoning.controller import SwiRConfig, SwiRController
+from swireasoning.engine_table import StepInfo, SwiRTable, info_of
 from swireasoning.fused import FusedSwiRController, triton_kernels
-from swireasoning.mixture import blend, blended_shard, mixture_shard
+from swireasoning.fused_graph import SlotWrites, StepGraphs
+from swireasoning.mixture import (
+    blend,
+    blended_shard,
+    eager_blended_shard,
+    fused_blended_shard,
+    launch_mix,
+    mixture_shard,
+)
 
 log = logging.getLogger("bench.swireasoning_gpu")
 DRY = os.environ.get("SWIR_BENCH_DRY_RUN") == "1"  # every line of the script on a CPU, tiny sizes
@@ -167,10 +175,14 @@ def mixture_rows(b: int, logits: torch.Tensor, sampled: torch.Tensor, emb: torch
     ks = torch.full((b,), 64, device=DEV)
     out = {
         "mixture shard per row": gpu_ms(per_row(None), iters=10),
+        "mixture shard batched, torch": gpu_ms(lambda: eager_blended_shard(d, shard, start)),
         "mixture shard batched": gpu_ms(lambda: blended_shard(d, shard, start)),
         "top-64 shard batched": gpu_ms(lambda: blended_shard(d, shard, start, ks, 64, any_exact=False)),
         "exact full vocabulary batched": gpu_ms(lambda: blended_shard(d, emb, 0)),
     }
+    kernels, acc = triton_kernels(), torch.zeros(b, HIDDEN, device=DEV)
+    for bd, name in ((0, "mixture kernel alone"), (256, "mixture kernel alone, 256 columns a block")):
+        out[name] = gpu_ms(lambda bd=bd: launch_mix(kernels, d, shard, start, d.mix_weight, acc, bd))  # type: ignore[misc]
     if b in (8, 64):
         out["top-64 shard per row"] = gpu_ms(per_row(64), iters=5)
     return out
@@ -197,7 +209,30 @@ def plugin_rows(b: int, logits: torch.Tensor, sampled: torch.Tensor, emb: torch.
         slot_flag[outcome.slots] = outcome.directive.feed_mixture
         outcome.step_info(b)
 
-    return {"plugin step, all rows (GPU)": gpu_ms(step), "plugin step, all rows (wall)": wall_ms(step)}
+    out = {"plugin step, all rows (GPU)": gpu_ms(step), "plugin step, all rows (wall)": wall_ms(step)}
+    graphs, slots = graph_plugin(cfg, b, shard, rids)
+
+    def replayed() -> None:  # as graphed_sample: logits into the graph's input, replay, ids, entries
+        graphs.logits[:b].copy_(logits)
+        captured = graphs.run(sampled, slots, [0] * b, True)
+        assert captured.ids is not None and captured.directive is not None
+        next_ids.copy_(captured.ids)
+        StepInfo(info_of(captured.directive), list(range(b)), b)
+
+    out["plugin step, CUDA graph, all rows (GPU)"] = gpu_ms(replayed)
+    out["plugin step, CUDA graph, all rows (wall)"] = wall_ms(replayed)
+    return out
+
+
+def graph_plugin(cfg: SwiRConfig, b: int, shard: torch.Tensor, rids: list[str]) -> tuple[StepGraphs, list[int]]:
+    """A table with every row admitted and its captured plugin steps (one rank: slot writes inside)."""
+    table = SwiRTable(cfg, capacity=4096, device=DEV)
+    for rid in rids:
+        table.admit(rid, {}, max_new_tokens=38912)
+    writes = SlotWrites(torch.zeros(4098, HIDDEN, dtype=shard.dtype, device=DEV),
+                        torch.zeros(4098, dtype=torch.bool, device=DEV))  # fmt: skip
+    graphs = StepGraphs(table, shard, 0, VOCAB, max_rows=max(BATCHES), writes=writes)
+    return graphs, [table.slots[r] for r in rids]
 
 
 def check_graph(fused: bool) -> list[str]:
@@ -228,16 +263,17 @@ def check_graph(fused: bool) -> list[str]:
     return bad
 
 
-def check_mixture(emb: torch.Tensor) -> list[str]:
+def check_mixture(emb: torch.Tensor, blended: Callable[..., torch.Tensor] = blended_shard) -> list[str]:
     """The batched mixture from the fused step's statistics, summed over the eight shards, within
-    bf16 rounding of the float64 blend (exact and per-row top-k rows)."""
+    bf16 rounding of the float64 blend (exact and per-row top-k rows): `blended` is the torch form
+    or the Triton kernel's."""
     g = torch.Generator(device=DEV).manual_seed(6)
     logits, sampled = inputs(6, g)
     d = FusedSwiRController(config(), 6, DEV).step(logits, sampled)
     ks_host = [0, 1, 64, 0, 20, 0]
     ks = torch.tensor(ks_host, device=DEV)
     shard = VOCAB // RANKS
-    total = sum(blended_shard(d, emb[s : s + shard], s, ks, 64, True) for s in range(0, VOCAB, shard))
+    total = sum(blended(d, emb[s : s + shard], s, ks, 64, True) for s in range(0, VOCAB, shard))
     p = torch.softmax(logits.double(), -1)
     top = torch.topk(p, 64, -1)
     want = []
@@ -252,27 +288,71 @@ def check_mixture(emb: torch.Tensor) -> list[str]:
     return [] if err <= bound else [f"mixture: max error {err:.3g} > {bound:.3g}"]
 
 
+def check_plugin_graph(emb: torch.Tensor) -> list[str]:
+    """The captured plugin step (swireasoning/fused_graph.py) against the eager one, step after step,
+    on changing subsets of the rows: the eager controller's decisions, state and fed flags, and
+    the torch mixture within bf16 (top-k rows included)."""
+    from bench.swireasoning_exact import STATE
+
+    cfg, g = config(max_switch_count=None), torch.Generator(device=DEV).manual_seed(7)
+    shard, start = emb[VOCAB // RANKS : 2 * VOCAB // RANKS], VOCAB // RANKS
+    ref, new = SwiRTable(cfg, capacity=8, device=DEV), SwiRTable(cfg, capacity=8, device=DEV)
+    ref.controller = SwiRController(cfg, 9, DEV)  # type: ignore[assignment]  # the eager reference
+    rids, ks = ["a", "b", "c", "d", "e"], [0, 3, 0, 64, 0]
+    for table in (ref, new):
+        for rid in rids:
+            table.admit(rid, {}, max_new_tokens=60)
+    writes = SlotWrites(torch.zeros(10, HIDDEN, dtype=emb.dtype, device=DEV),
+                        torch.zeros(10, dtype=torch.bool, device=DEV))  # fmt: skip
+    graphs, bad = StepGraphs(new, shard, start, VOCAB, max_rows=8, writes=writes), []
+    for t in range(30):
+        batch = rids[: 3 + t % 3]
+        logits, sampled = inputs(len(batch), g)
+        want = ref.step(batch, logits, sampled)
+        assert want is not None
+        mix = eager_blended_shard(want.directive, shard, start, torch.tensor(ks[: len(batch)], device=DEV), 64, True)
+        graphs.logits[: len(batch)].copy_(logits)
+        got = graphs.run(sampled, [new.slots[r] for r in batch], ks[: len(batch)], True)
+        assert got.ids is not None and got.mixed is not None and got.directive is not None
+        same = torch.equal(got.ids, want.ids) and torch.equal(got.directive.feed_mixture, want.directive.feed_mixture)
+        same = same and torch.equal(new.ever_fed[:8], ref.ever_fed[:8])
+        same = same and all(torch.equal(getattr(new.controller, n)[:8], getattr(ref.controller, n)[:8]) for n in STATE)
+        err = (got.mixed - mix).abs().max().item()
+        if not same or err > 2**-8 * emb.abs().max().item():
+            bad.append(f"t={t}: decisions/state equal {same}, mixture error {err:.3g}")
+    return bad
+
+
 def checks(emb: torch.Tensor) -> dict[str, list[str]]:
     out = {f"fused == eager, {name}": fn(VOCAB, DEV) for name, fn in SCENARIOS.items()}
     out["fused == eager, fused step in a CUDA graph"] = check_graph(fused=True)
     out["eager step capturable, replayed == eager"] = check_graph(fused=False)
-    out["batched mixture within bf16 of float64"] = check_mixture(emb)
+    out["batched mixture (torch form) within bf16 of float64"] = check_mixture(emb, eager_blended_shard)
+    out["batched mixture (Triton kernel) within bf16 of float64"] = check_mixture(emb, fused_blended_shard)
+    out["plugin step in a CUDA graph == eager plugin step"] = check_plugin_graph(emb)
     return out
 
 
 FLOORS = {  # row -> what it must read at least: (logits rows, shard reads, full-embedding reads)
     "controller eager": (1, 0, 0), "controller fused": (1, 0, 0), "controller fused, CUDA graph": (1, 0, 0),
     "controller eager, CUDA graph": (1, 0, 0), "mixture shard per row": (0, 1, 0),
-    "mixture shard batched": (0, 1, 0), "top-64 shard batched": (0, 0, 0), "top-64 shard per row": (0, 0, 0),
+    "mixture shard batched": (0, 1, 0), "mixture shard batched, torch": (0, 1, 0),
+    "mixture kernel alone": (0, 1, 0), "mixture kernel alone, 256 columns a block": (0, 1, 0),
+    "top-64 shard batched": (0, 0, 0), "top-64 shard per row": (0, 0, 0),
     "exact full vocabulary batched": (0, 0, 1), "plugin step, all rows (GPU)": (1, 1, 0),
+    "plugin step, CUDA graph, all rows (GPU)": (1, 1, 0),
 }  # fmt: skip
 
 
 ORDER = (
     "controller eager", "controller eager, CUDA graph", "controller fused", "controller fused, CUDA graph",
     "table step + step_info eager (wall)", "table step + step_info fused (wall)", "mixture shard per row",
-    "mixture shard batched", "top-64 shard per row", "top-64 shard batched", "exact full vocabulary batched",
+    "mixture shard batched, torch", "mixture shard batched", "mixture kernel alone",
+    "mixture kernel alone, 256 columns a block",
+    "top-64 shard per row", "top-64 shard batched", "exact full vocabulary batched",
     "plugin step, all rows (GPU)", "plugin step, all rows (wall)", "plugin extra work, less the shard read (GPU)",
+    "plugin step, CUDA graph, all rows (GPU)", "plugin step, CUDA graph, all rows (wall)",
+    "plugin extra work, less the shard read, CUDA graph (GPU)",
 )  # fmt: skip
 
 
@@ -285,7 +365,7 @@ def measure(emb: torch.Tensor, bw: float) -> dict[str, dict[int, dict[str, float
         for group in (controller_rows, table_rows, mixture_rows, plugin_rows):
             try:
                 args = (b, logits, sampled) if group in (controller_rows, table_rows) else (b, logits, sampled, emb)
-                rows |= group(*args)  # type: ignore[operator]
+                rows |= group(*args)
             except Exception:  # one GPU session: keep the other rows
                 log.exception("%s failed at B=%d", group.__name__, b)
         floor_shard = VOCAB // RANKS * HIDDEN * 2 / bw
@@ -293,8 +373,10 @@ def measure(emb: torch.Tensor, bw: float) -> dict[str, dict[int, dict[str, float
             n_logits, n_shard, n_full = FLOORS.get(name, (0, 0, 0))
             floor = (n_logits * b * VOCAB * 4 + (n_shard / RANKS + n_full) * VOCAB * HIDDEN * 2) / bw
             table.setdefault(name, {})[b] = {"ms": ms, "floor_ms": floor}
-        extra = rows.get("plugin step, all rows (GPU)", float("nan")) - floor_shard
-        table.setdefault("plugin extra work, less the shard read (GPU)", {})[b] = {"ms": extra, "floor_ms": 0.0}
+        for path in ("", ", CUDA graph"):
+            extra = rows.get(f"plugin step{path}, all rows (GPU)", float("nan")) - floor_shard
+            name = f"plugin extra work, less the shard read{path} (GPU)"
+            table.setdefault(name, {})[b] = {"ms": extra, "floor_ms": 0.0}
         log.info("B=%d measured", b)
     return table
 

@@ -102,9 +102,11 @@ class SwiRTable:
     prompt_lens: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.controller = FusedSwiRController(self.cfg, self.capacity, self.device)
+        # one slot past the requests' (`scratch`): a captured step's warm-up runs there
+        self.scratch = self.capacity
+        self.controller = FusedSwiRController(self.cfg, self.capacity + 1, self.device)
         # per slot: was this request ever fed a mixture (its KV then holds mixture positions)?
-        self.ever_fed = torch.zeros(self.capacity, dtype=torch.bool, device=self.device)
+        self.ever_fed = torch.zeros(self.capacity + 1, dtype=torch.bool, device=self.device)
         self._free = list(range(self.capacity - 1, -1, -1))
 
     def was_latent(self, rid: str) -> bool:
@@ -135,18 +137,21 @@ class SwiRTable:
         if slot is not None:
             self._free.append(slot)
 
-    def step(
-        self, rids: list[str], raw_logits: Tensor, sampled: Tensor, extended_to: list[int] | None = None
-    ) -> RowOutcome | None:
-        """raw_logits: [B, V] before penalties/temperature; sampled: [B] the engine's ids.
-
-        `extended_to` (prefill batches): how far each row's prompt has been run; a row still inside
-        its prompt (a chunk of a chunked prefill) samples a token the engine discards, so it is skipped."""
-        positions = [
+    def positions(self, rids: list[str], extended_to: list[int] | None = None) -> list[int]:
+        """The batch rows this table steps. `extended_to` (prefill batches): how far each row's prompt
+        has been run; a row still inside its prompt (a chunk of a chunked prefill) samples a token the
+        engine discards, so it is skipped."""
+        return [
             i
             for i, rid in enumerate(rids)
             if rid in self.slots and (extended_to is None or extended_to[i] >= self.prompt_lens[rid])
         ]
+
+    def step(
+        self, rids: list[str], raw_logits: Tensor, sampled: Tensor, extended_to: list[int] | None = None
+    ) -> RowOutcome | None:
+        """raw_logits: [B, V] before penalties/temperature; sampled: [B] the engine's ids."""
+        positions = self.positions(rids, extended_to)
         if not positions:
             return None
         mine = [rids[i] for i in positions]

@@ -175,3 +175,50 @@ def advance(
     tl.store(info_out + r * 4 + 1, to_exp.to(tl.int32) + 2 * to_lat.to(tl.int32))
     tl.store(info_out + r * 4 + 2, count.to(tl.int32))
     tl.store(info_out + r * 4 + 3, feed.to(tl.int32))
+
+
+@triton.jit
+def anchor_init(anchor_ptr, anchw_ptr, emb_ptr, emb_stride, start, Vs, D, out_ptr, BD: tl.constexpr):
+    """out[row] = anchor_weight * E[anchor] where this shard holds the anchor, else 0 (grid B x D/BD):
+    the start value the mixture kernel adds into."""
+    row, pd = tl.program_id(0), tl.program_id(1)
+    cols = pd * BD + tl.arange(0, BD)
+    a = tl.load(anchor_ptr + row)
+    inside = (a >= start) & (a < start + Vs)
+    local = tl.where(inside, a - start, 0)
+    e = tl.load(emb_ptr + local * emb_stride + cols, mask=cols < tl.where(inside, D, 0), other=0.0)
+    tl.store(out_ptr + row * D + cols, tl.load(anchw_ptr + row) * e.to(tl.float32), mask=cols < D)
+
+
+@triton.jit
+def mix_shard(
+    x_ptr, stride, start, Vs, row_max, row_sum, mixw_ptr, emb_ptr, emb_stride, D, out_ptr, B, chunk,
+    BB: tl.constexpr, BV: tl.constexpr, BD: tl.constexpr, F32: tl.constexpr,
+):  # fmt: skip
+    """out[b] += mix_weight_b * sum_v p_bv E_v over one slice of the shard's rows and one block of
+    columns (grid V-slices x D/BD x B/BB): p from the logits and the step's row max and normaliser,
+    never stored; the shard is read once in all; slices meet by float32 atomic adds. F32: the
+    product in float32 (float32 shards; and Triton's interpreter, whose bf16 dot is wrong), else p
+    is rounded to the shard's dtype as the torch form does."""
+    pv, pd, pb = tl.program_id(0), tl.program_id(1), tl.program_id(2)
+    rows = pb * BB + tl.arange(0, BB)
+    rmask = rows < B
+    m = tl.load(row_max + rows, mask=rmask, other=0.0)
+    scale = tl.load(mixw_ptr + rows, mask=rmask, other=0.0) / tl.load(row_sum + rows, mask=rmask, other=1.0)
+    cols = pd * BD + tl.arange(0, BD)
+    dmask = cols < D
+    offs = tl.arange(0, BV)
+    acc = tl.zeros([BB, BD], tl.float32)
+    lo = pv * chunk
+    for v0 in range(0, chunk, BV):
+        v = lo + v0 + offs
+        vmask = (v < Vs) & (v0 + offs < chunk)
+        x = tl.load(x_ptr + rows[:, None] * stride + start + v[None, :], mask=rmask[:, None] & vmask[None, :],
+                    other=float("-inf"))  # fmt: skip
+        p = tl.exp(x.to(tl.float32) - m[:, None]) * scale[:, None]
+        e = tl.load(emb_ptr + v[:, None] * emb_stride + cols[None, :], mask=vmask[:, None] & dmask[None, :], other=0.0)
+        if F32:
+            acc += tl.dot(p, e.to(tl.float32), input_precision="ieee")
+        else:
+            acc += tl.dot(p.to(e.dtype), e)
+    tl.atomic_add(out_ptr + rows[:, None] * D + cols[None, :], acc, mask=rmask[:, None] & dmask[None, :])

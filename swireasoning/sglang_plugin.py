@@ -35,13 +35,16 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import torch
 
-from swireasoning.engine_table import RowOutcome, SwiRTable, to_device
+from swireasoning.engine_table import RowOutcome, StepInfo, SwiRTable, info_of, to_device
+from swireasoning.fused import runs_fused
+from swireasoning.fused_graph import SlotWrites, StepGraphs
 from swireasoning.hf import swir_config
 from swireasoning.mixture import blended_shard
 from swireasoning.progress import CHUNK_KEY, STEP_KEY, ProgressFold
@@ -71,12 +74,13 @@ HOOKS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 
 
 class SlotInputs:
-    """Per controller slot: the next input if it is a mixture ([capacity + 1, d]; the last slot is
-    for rows without SwiReasoning and is never flagged) and whether it is one."""
+    """Per controller slot: the next input if it is a mixture ([capacity + 2, d]: the table's slots,
+    its scratch slot, then `none` for rows without SwiReasoning, never flagged) and whether it is one."""
 
     def __init__(self, capacity: int, hidden: int, dtype: torch.dtype, device: torch.device) -> None:
-        self.embeds = torch.zeros(capacity + 1, hidden, dtype=dtype, device=device)
-        self.flag = torch.zeros(capacity + 1, dtype=torch.bool, device=device)
+        self.none = capacity + 1
+        self.embeds = torch.zeros(capacity + 2, hidden, dtype=dtype, device=device)
+        self.flag = torch.zeros(capacity + 2, dtype=torch.bool, device=device)
 
 
 class RowInputs:
@@ -96,6 +100,7 @@ class Runtime:
     def __init__(self) -> None:
         self.table: SwiRTable | None = None
         self.slot_inputs: SlotInputs | None = None
+        self.graphs: StepGraphs | None = None
         self.row_inputs: RowInputs | None = None
         self.mixture_top_k: dict[str, int | None] = {}
         self.folds: dict[int, ProgressFold] = {}  # HTTP process: id(GenerateReqInput) -> its stream's fold
@@ -135,6 +140,15 @@ def around_sample(original: Any, runner: Any, logits_output: Any, forward_batch:
     rids = list(getattr(forward_batch, "rids", None) or [])
     if table is None or not any(r in table.slots for r in rids):
         return original(runner, logits_output, forward_batch, *a, **kw)
+    graphs = step_graphs(runner.model.get_input_embeddings(), table, logits_output.next_token_logits)
+    if graphs is not None:
+        return graphed_sample(graphs, original, runner, logits_output, forward_batch, rids, *a, **kw)
+    return eager_sample(table, original, runner, logits_output, forward_batch, rids, *a, **kw)
+
+
+def eager_sample(table: SwiRTable, original: Any, runner: Any, logits_output: Any, forward_batch: Any,
+                 rids: list[str], *a: Any, **kw: Any) -> Any:  # fmt: skip
+    """The sample hook's work in eager launches: the reference of the captured path."""
     raw = logits_output.next_token_logits.clone()  # [B, V] float32, before penalties and temperature
     next_ids = original(runner, logits_output, forward_batch, *a, **kw)
     outcome = table.step(rids, raw, next_ids, extended_to(forward_batch))
@@ -149,6 +163,55 @@ def around_sample(original: Any, runner: Any, logits_output: Any, forward_batch:
     return next_ids
 
 
+def step_graphs(embed: Any, table: SwiRTable, logits: torch.Tensor) -> StepGraphs | None:
+    """The captured steps (made at the first SwiReasoning step), or None where the step runs eagerly:
+    not CUDA (or Triton's interpreter, where the same steps run uncaptured), logits not float32, or
+    RIO_SWIR_STEP_GRAPHS=0."""
+    if os.environ.get("RIO_SWIR_STEP_GRAPHS", "1") == "0" or logits.dtype != torch.float32:
+        return None
+    if not runs_fused(logits, False):
+        return None
+    if RUNTIME.graphs is None:
+        start = embed.shard_indices.org_vocab_start_index
+        shard = embed.weight[: embed.shard_indices.org_vocab_end_index - start]
+        slots = slot_inputs(table, shard)
+        writes = SlotWrites(slots.embeds, slots.flag) if getattr(embed, "tp_size", 1) == 1 else None
+        RUNTIME.graphs = StepGraphs(table, shard, start, logits.shape[1], writes=writes)
+    return RUNTIME.graphs
+
+
+def graphed_sample(graphs: StepGraphs, original: Any, runner: Any, logits_output: Any, forward_batch: Any,
+                   rids: list[str], *a: Any, **kw: Any) -> Any:  # fmt: skip
+    """around_sample's work as one graph replay: the raw logits go straight into the graph's input
+    (instead of a clone), the rest is the eager path's, captured (see swireasoning/fused_graph.py)."""
+    table = graphs.table
+    positions = table.positions(rids, extended_to(forward_batch))
+    mine = [rids[i] for i in positions]
+    ks = [RUNTIME.mixture_top_k.get(rid) or 0 for rid in mine]
+    if not positions or not graphs.fits(len(mine), max(ks), min(ks) == 0):  # a shape past the captured ones
+        return eager_sample(table, original, runner, logits_output, forward_batch, rids, *a, **kw)
+    logits, rows = logits_output.next_token_logits, graphs.logits[: len(mine)]
+    index = None if len(positions) == len(rids) else to_device(positions, logits.device)
+    rows.copy_(logits) if index is None else torch.index_select(logits, 0, index, out=rows)
+    next_ids = original(runner, logits_output, forward_batch, *a, **kw)
+    sampled = next_ids if index is None else next_ids[index]
+    step = graphs.run(sampled, [table.slots[r] for r in mine], ks, min(ks) == 0)
+    assert step.ids is not None and step.directive is not None and step.mixed is not None
+    if index is None:
+        next_ids.copy_(step.ids.to(next_ids.dtype))
+    else:
+        next_ids[index] = step.ids.to(next_ids.dtype)
+    if graphs.writes is None:  # several ranks: the all-reduce and the slot writes stay outside
+        write_slots(embed_of(runner), step.mixed, step.slots, step.directive.feed_mixture)
+    info = logits_output.customized_info or {}
+    logits_output.customized_info = {**info, STEP_KEY: StepInfo(info_of(step.directive), positions, len(rids))}
+    return next_ids
+
+
+def embed_of(runner: Any) -> Any:
+    return runner.model.get_input_embeddings()
+
+
 def extended_to(forward_batch: Any) -> list[int] | None:
     """For prefill batches: prompt tokens run so far per row (cached prefix + this chunk)."""
     if not forward_batch.forward_mode.is_extend():
@@ -161,8 +224,6 @@ def stash_mixtures(embed: Any, outcome: RowOutcome) -> None:
     """Every SwiReasoning row's next input at once: its blended mixture on this rank's vocabulary
     shard, one all-reduce for all rows, stored at its slot with the row's latent flag. Rows that
     feed a token keep their flag off; the host never learns which rows are latent."""
-    from sglang.srt.distributed.communication_op import tensor_model_parallel_all_reduce
-
     table, d = RUNTIME.table, outcome.directive
     assert table is not None and outcome.slots is not None
     start = embed.shard_indices.org_vocab_start_index
@@ -171,13 +232,26 @@ def stash_mixtures(embed: Any, outcome: RowOutcome) -> None:
     k_max = max(ks_host)
     ks = to_device(ks_host, shard.device) if k_max else None
     mixed = blended_shard(d, shard, start, ks, k_max, any_exact=min(ks_host) == 0)
-    if getattr(embed, "tp_size", 1) > 1:
-        mixed = tensor_model_parallel_all_reduce(mixed)
+    slot_inputs(table, shard)
+    write_slots(embed, mixed, outcome.slots, d.feed_mixture)
+
+
+def slot_inputs(table: SwiRTable, shard: torch.Tensor) -> SlotInputs:
     if RUNTIME.slot_inputs is None:
         RUNTIME.slot_inputs = SlotInputs(table.capacity, shard.shape[1], shard.dtype, shard.device)
-    slots = RUNTIME.slot_inputs
-    slots.embeds[outcome.slots] = mixed.to(slots.embeds.dtype)
-    slots.flag[outcome.slots] = d.feed_mixture
+    return RUNTIME.slot_inputs
+
+
+def write_slots(embed: Any, mixed: torch.Tensor, slots: torch.Tensor, flag: torch.Tensor) -> None:
+    """The rows' next inputs (summed over ranks first) at their slots."""
+    from sglang.srt.distributed.communication_op import tensor_model_parallel_all_reduce
+
+    if getattr(embed, "tp_size", 1) > 1:
+        mixed = tensor_model_parallel_all_reduce(mixed)
+    inputs = RUNTIME.slot_inputs
+    assert inputs is not None
+    inputs.embeds[slots] = mixed.to(inputs.embeds.dtype)
+    inputs.flag[slots] = flag
 
 
 def load_rows(forward_batch: Any, rows: int, hidden: int, dtype: torch.dtype, device: torch.device) -> RowInputs:
@@ -196,7 +270,7 @@ def load_rows(forward_batch: Any, rows: int, hidden: int, dtype: torch.dtype, de
             inputs.flag.zero_()
             inputs.dirty = False
         return inputs
-    index = to_device([table.slots.get(r, table.capacity) for r in rids], device)
+    index = to_device([table.slots.get(r, slots.none) for r in rids], device)
     inputs.flag.zero_()
     inputs.flag[: len(rids)] = slots.flag[index]
     inputs.embeds[: len(rids)] = slots.embeds[index].to(inputs.embeds.dtype)

@@ -8,7 +8,8 @@ buffers, allocated before `DecodeCudaGraphRunner.capture`, and the runner's `can
 writes each batch into them before a replay. Checked here, with the real classes where they run on
 a CPU: the buffer allocated at capture is the one written before replay and the one the forward
 reads; latent batches keep the graph; rows without SwiReasoning get their token embeddings; after a
-release nothing stale is fed.
+release nothing stale is fed. Twice: the sample hook's eager path (RIO_SWIR_STEP_GRAPHS=0), then its
+captured-step path (swireasoning/fused_graph.py; in Triton's interpreter, so run uncaptured).
 
     PYTHONPATH=. .venv-sglang/bin/python tests/sglang_check_graph.py
 """
@@ -16,7 +17,10 @@ release nothing stale is fed.
 from __future__ import annotations
 
 import inspect
+import os
 import sys
+
+os.environ["TRITON_INTERPRET"] = "1"  # before triton compiles anything: kernels run on CPU tensors
 from types import SimpleNamespace
 
 from tests import sglang_cpu
@@ -53,6 +57,17 @@ def check(name: str, ok: bool) -> bool:
 
 
 def main() -> int:
+    results = []
+    for graphed in (False, True):
+        os.environ["RIO_SWIR_STEP_GRAPHS"] = "1" if graphed else "0"
+        plugin.RUNTIME = plugin.Runtime()
+        print(f"-- sample hook: {'captured-step' if graphed else 'eager'} path")
+        results += one_pass(graphed)
+    print("graph ok" if all(results) else "graph FAILED")
+    return 0 if all(results) else 1
+
+
+def one_pass(graphed: bool) -> list[bool]:
     results = [
         check("SGLang's input_embeds replay path cannot reach Qwen3.5 (top-level forward has no input_embeds)",
               "input_embeds" not in inspect.signature(Qwen3VLForConditionalGeneration.forward).parameters),
@@ -78,6 +93,7 @@ def main() -> int:
     out = SimpleNamespace(next_token_logits=logits.clone(), customized_info=None)
     ids = plugin.around_sample(lambda *a: torch.tensor([9, 10, 11]), SimpleNamespace(model=model), out, batch)
     results.append(check("first step: both SwiReasoning rows feed a mixture", bool(table.ever_fed[[0, 1]].all())))
+    results.append(check("the sample hook took the path asked for", (plugin.RUNTIME.graphs is not None) == graphed))
 
     ok = plugin.around_can_run_graph(lambda r, fb: True, runner, batch)
     results.append(check("a batch with latent rows keeps the graph", ok is True))
@@ -106,8 +122,7 @@ def main() -> int:
               plugin.RUNTIME.row_inputs is rows and rows.embeds.data_ptr() == captured_ptr),
         check("... and still gets its mixture", not torch.equal(fed["big"][0], embed.weight[5])),
     ]  # fmt: skip
-    print("graph ok" if all(results) else "graph FAILED")
-    return 0 if all(results) else 1
+    return results
 
 
 if __name__ == "__main__":

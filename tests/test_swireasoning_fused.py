@@ -27,10 +27,13 @@ from worker.backends.local import LocalEngine
 from worker.devstack import ROOT
 from worker.protocol import ChatMessage
 
+PROMPTS = ["Solve 3 + 4 step by step.", "Describe Rio de Janeiro."]
+
 
 def batch_of(engine: LocalEngine, n: int):
-    prompts = ["Solve 3 + 4 step by step.", "Describe Rio de Janeiro.", "What is sqrt(2)? Think first."]
-    texts = [engine.render([ChatMessage(role="user", content=p)], True) for p in prompts[:n]]
+    """Chat prompts as the local engine encodes them (this file's own: the equivalence tests now
+    script their logits and no longer keep one)."""
+    texts = [engine.render([ChatMessage(role="user", content=p)], True) for p in PROMPTS[:n]]
     return engine.encode(texts, [[] for _ in texts])
 
 
