@@ -217,6 +217,26 @@ class GraphedStep:
         torch.cuda.current_stream().wait_stream(side)
 
 
+class HostCopy:
+    """A small device tensor on its way to the host, copied before the next step is queued so that
+    waiting for it does not wait for that step: the host prepares the following step meanwhile."""
+
+    def __init__(self, t: Tensor) -> None:
+        self.event: Any = None
+        if t.is_cuda:
+            self.host = torch.empty(t.shape, dtype=t.dtype, pin_memory=True)
+            self.host.copy_(t, non_blocking=True)
+            self.event = torch.cuda.Event()
+            self.event.record()
+        else:
+            self.host = t
+
+    def get(self) -> Tensor:
+        if self.event is not None:
+            self.event.synchronize()
+        return self.host
+
+
 def controller_step(controller, compile: bool) -> Callable[[Tensor, Tensor], Any]:
     """The controller's whole-batch step, its arithmetic compiled on request (CUDA: many small
     kernels fused; measured 1.48 ms -> 0.26 ms per step on an H200)."""
@@ -291,13 +311,15 @@ def generate_static(
             d = swir_step(logits, sampled)
             ids, embeds, latent, finished = d.ids, next_embeddings(d, embedding, mixture_top_k), d.latent, d.finished
             switched, count, budget_hit = d.switched_to, d.switch_count, d.budget_hit
-        yield Step(alive, ids[alive], latent[alive], switched[alive], count[alive], finished[alive], budget_hit[alive])
+        fields = (ids, latent, switched, count, finished, budget_hit)
+        yield Step(alive, *fields) if len(alive) == n else Step(alive, *(f[alive] for f in fields))
         newly = finished & ~done
         done = done | finished
+        flags = HostCopy(torch.stack([done.all(), newly.any()]))
         write = torch.where(done, kv.scratch, write)
         logits = step(embeds[:, None, :], position, write)
         position, write = position + 1, torch.where(done, write, write + 1)
-        all_done, any_new = torch.stack([done.all(), newly.any()]).tolist()
+        all_done, any_new = flags.get().tolist()
         if all_done:
             return
         if any_new:
