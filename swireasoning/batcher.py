@@ -301,11 +301,11 @@ class StaticRows:
         index = torch.tensor(slots, device=self.device)
         logits = self._logits(slots, index)
         sampled = _sample_rows(logits, [t.request for t in tickets])
-        fields = self._directives(tickets, index, logits, sampled)
-        host = HostCopy(torch.stack([f.long() for f in fields]))
-        self.position[index] = self.next[index]
+        self.position[index] = self.next[index]  # before the directives: their mixture may wait for the GPU
         self.write[index] = self.next[index]
         self.next[index] += 1
+        fields = self._directives(tickets, index, logits, sampled)
+        host = HostCopy(torch.stack([f.long() for f in fields]))
         for s in slots:
             self.lengths[s] += 1
         self._ahead = self._launch(slots)

@@ -300,25 +300,25 @@ def generate_static(
     done = torch.zeros(n, dtype=torch.bool, device=device)
     alive = torch.arange(n, device=device)
     zeros = torch.zeros(n, dtype=torch.long, device=device)
+    none = zeros.to(torch.int8)  # switched_to of plain rows
     swir_step = controller_step(controller, compile_controller) if controller is not None else None
-    for _ in range(max_new_tokens):
+    for t in range(max_new_tokens):
         sampled = sample(logits, sampling, generator)
-        if controller is None:
-            ids, embeds, latent = sampled, embedding[sampled], torch.zeros_like(done)
-            switched, count, budget_hit, finished = zeros.to(torch.int8), zeros, latent, torch.isin(sampled, eos)
+        if swir_step is None:
+            d, latent = None, torch.zeros_like(done)
+            fields = (sampled, latent, none, zeros, torch.isin(sampled, eos), latent)
         else:
-            assert swir_step is not None
             d = swir_step(logits, sampled)
-            ids, embeds, latent, finished = d.ids, next_embeddings(d, embedding, mixture_top_k), d.latent, d.finished
-            switched, count, budget_hit = d.switched_to, d.switch_count, d.budget_hit
-        fields = (ids, latent, switched, count, finished, budget_hit)
-        yield Step(alive, *fields) if len(alive) == n else Step(alive, *(f[alive] for f in fields))
-        newly = finished & ~done
-        done = done | finished
+            fields = (d.ids, d.latent, d.switched_to, d.switch_count, d.finished, d.budget_hit)
+        newly = fields[4] & ~done
+        done = done | fields[4]
         flags = HostCopy(torch.stack([done.all(), newly.any()]))
         write = torch.where(done, kv.scratch, write)
-        logits = step(embeds[:, None, :], position, write)
-        position, write = position + 1, torch.where(done, write, write + 1)
+        if t + 1 < max_new_tokens:  # queued before the host yields or waits: the GPU runs meanwhile
+            embeds = embedding[sampled] if d is None else next_embeddings(d, embedding, mixture_top_k)
+            logits = step(embeds[:, None, :], position, write)
+            position, write = position + 1, torch.where(done, write, write + 1)
+        yield Step(alive, *fields) if len(alive) == n else Step(alive, *(f[alive] for f in fields))
         all_done, any_new = flags.get().tolist()
         if all_done:
             return
