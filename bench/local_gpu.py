@@ -143,7 +143,9 @@ def bandwidth() -> float:
     return 2 * 10 * x.numel() / (time.perf_counter() - t0)
 
 
-def batch_row(model, step: GraphedStep, b: int, a: argparse.Namespace, bw: float) -> dict[str, Any]:
+def batch_row(
+    model, step: GraphedStep, b: int, a: argparse.Namespace, bw: float, uncompiled: GraphedStep
+) -> dict[str, Any]:
     batch = prompts(b, DEVICE, model.config.vocab_size)
     row: dict[str, Any] = {"batch": b}
     fast(model, step, batch, 8, False)  # compile and capture this batch size
@@ -158,8 +160,10 @@ def batch_row(model, step: GraphedStep, b: int, a: argparse.Namespace, bw: float
     row["eager_swir"] = timed(lambda: eager(model, batch, a.eager_tokens, True))
     row["hf_generate"] = timed(lambda: hf_generate(model, batch, a.hf_tokens))
     row["floor"] = floor(model, b, bw) if b <= 8 else None
+    if row["floor"] is not None:
+        row["floor_ms_per_step"] = 1000 * b / row["floor"]
     for swir in (False, True):
-        d = breakdown(model, step, b, swir)
+        d = breakdown(model, step, b, swir, eager_graph=None if swir or b > 8 else uncompiled)
         row[f"breakdown_{'swir' if swir else 'plain'}"] = d
         print(show_breakdown(b, swir, d))
     log.info("batch %d: %s", b, row)
@@ -277,7 +281,21 @@ class Marks:
         return float(a.elapsed_time(b)) if DEVICE == "cuda" else 1000 * (b - a)
 
 
-def breakdown(model, step: GraphedStep, b: int, swir: bool, steps: int = 24) -> dict[str, float]:
+def back_to_back(step: GraphedStep, embeds, position, write, steps: int) -> float:
+    """ms per replay of `step` replayed `steps` times with nothing between."""
+    step(embeds, position, write)  # captured before timing
+    m = Marks()
+    m.mark()
+    for _ in range(steps):
+        step(embeds, position, write)
+    m.mark()
+    sync()
+    return m.ms(0, 1) / steps
+
+
+def breakdown(
+    model, step: GraphedStep, b: int, swir: bool, steps: int = 24, eager_graph: GraphedStep | None = None
+) -> dict[str, float]:
     """One decode step taken apart, ms of stream time each (a part's launch gaps included): sample,
     controller (+ embedding gather / mixture), forward (the captured step's replay), host sync; `step`
     is mark to mark; `forward_alone` is the replay back to back (no gaps: the step's own cost)."""
@@ -303,16 +321,13 @@ def breakdown(model, step: GraphedStep, b: int, swir: bool, steps: int = 24) -> 
             m.mark()
             position, write = position + 1, write + 1
             runs.append(m)
-        alone = Marks()
-        alone.mark()
-        for _ in range(steps):
-            step(embeds[:, None], position, write)
-        alone.mark()
-    sync()
-    warm = runs[4:]  # the first steps allocate
-    out = {p: sum(m.ms(i, i + 1) for m in warm) / len(warm) for i, p in enumerate(PARTS)}
-    out["step"] = sum(m.ms(0, 4) for m in warm) / len(warm)
-    out["forward_alone"] = alone.ms(0, 1) / steps
+        sync()
+        warm = runs[4:]  # the first steps allocate
+        out = {p: sum(m.ms(i, i + 1) for m in warm) / len(warm) for i, p in enumerate(PARTS)}
+        out["step"] = sum(m.ms(0, 4) for m in warm) / len(warm)
+        out["forward_alone"] = back_to_back(step, embeds[:, None], position, write, steps)
+        if eager_graph is not None:  # the same step captured without torch.compile: is inductor's faster?
+            out["forward_alone_uncompiled"] = back_to_back(eager_graph, embeds[:, None], position, write, steps)
     return out
 
 
@@ -321,8 +336,9 @@ PARTS = ("sample", "controller", "forward", "host_sync")
 
 def show_breakdown(b: int, swir: bool, d: dict[str, float]) -> str:
     parts = ", ".join(f"{p} {d[p]:.3f}" for p in PARTS)
+    uncompiled = f" (uncompiled capture {d['forward_alone_uncompiled']:.3f})" if "forward_alone_uncompiled" in d else ""
     return (f"breakdown, batch {b} {'SwiR' if swir else 'plain'} (ms per step, serial): {parts}; "
-            f"sum {d['step']:.3f}; forward replayed back to back {d['forward_alone']:.3f}")  # fmt: skip
+            f"sum {d['step']:.3f}; forward replayed back to back {d['forward_alone']:.3f}{uncompiled}")  # fmt: skip
 
 
 def profile_steps(model, step: GraphedStep, b: int) -> None:
@@ -375,6 +391,31 @@ def table(rows: list[dict[str, Any]], conc: dict[str, float] | None) -> str:
     return "\n".join(lines)
 
 
+def measure(a: argparse.Namespace) -> dict[str, Any]:
+    """Every part of the bench, each guarded: a failure is printed and the rest still runs."""
+    name = torch.cuda.get_device_name() if DEVICE == "cuda" else "cpu (smoke)"
+    result: dict[str, Any] = {"torch": torch.__version__, "device": name}
+    model = build_model(DEVICE, SMOKE if a.smoke else QWEN3_4B)
+    batches = [int(b) for b in a.batches.split(",")]
+    step = GraphedStep(StaticStep(model, SlotCache(model, max(batches), 256)), compile=not a.no_compile)
+    bw = bandwidth() if DEVICE == "cuda" else 1e9
+    result["bandwidth_GBps"] = bw / 1e9
+    result["rows"] = []
+    uncompiled = GraphedStep(step.step, compile=False)  # the breakdown's comparison (batch 1 and 8)
+    for b in batches:
+        row = guarded(f"batch {b}", lambda b=b: batch_row(model, step, b, a, bw, uncompiled))  # type: ignore[misc]
+        if row is not None:
+            result["rows"].append(row)
+    result["concurrent"] = guarded("concurrent", lambda: concurrent(model, step, 8, a.tokens))
+    result["check"] = guarded("check", lambda: check(model, step))  # after the batches: no extra compile
+    if a.profile:
+        for b in (1, 8):
+            guarded(f"profile {b}", lambda b=b: profile_steps(model, step, b))  # type: ignore[misc]
+    fp32_shape = SMOKE if a.smoke else FP32_CHECK
+    result["check_fp32"] = guarded("check fp32", lambda: check_fp32(not a.no_compile, fp32_shape))
+    return result
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     p = argparse.ArgumentParser()
@@ -393,28 +434,16 @@ def main() -> None:
             out.write_text(json.dumps({"skipped": "no CUDA device"}))
         return
     t0 = time.perf_counter()
-    name = torch.cuda.get_device_name() if DEVICE == "cuda" else "cpu (smoke)"
-    result: dict[str, Any] = {"torch": torch.__version__, "device": name}
-    model = build_model(DEVICE, SMOKE if a.smoke else QWEN3_4B)
-    batches = [int(b) for b in a.batches.split(",")]
-    step = GraphedStep(StaticStep(model, SlotCache(model, max(batches), 256)), compile=not a.no_compile)
-    bw = bandwidth() if DEVICE == "cuda" else 1e9
-    result["bandwidth_GBps"] = bw / 1e9
-    result["rows"] = []
-    for b in batches:
-        row = guarded(f"batch {b}", lambda b=b: batch_row(model, step, b, a, bw))  # type: ignore[misc]
-        if row is not None:
-            result["rows"].append(row)
-    result["concurrent"] = guarded("concurrent", lambda: concurrent(model, step, 8, a.tokens))
-    result["check"] = guarded("check", lambda: check(model, step))  # after the batches: no extra compile
-    if a.profile:
-        for b in (1, 8):
-            guarded(f"profile {b}", lambda b=b: profile_steps(model, step, b))  # type: ignore[misc]
-    fp32_shape = SMOKE if a.smoke else FP32_CHECK
-    result["check_fp32"] = guarded("check fp32", lambda: check_fp32(not a.no_compile, fp32_shape))
+    result = measure(a)
     result["seconds"] = time.perf_counter() - t0
     print(table(result["rows"], result["concurrent"]))
-    print(f"bandwidth {bw / 1e9:,.0f} GB/s; compile={'off' if a.no_compile else 'on'}; {result['seconds']:.0f} s")
+    for r in result["rows"]:
+        for swir, key in ((False, "breakdown_plain"), (True, "breakdown_swir")):
+            print(show_breakdown(r["batch"], swir, r[key]))
+        if r.get("floor_ms_per_step"):
+            print(f"batch {r['batch']}: floor {r['floor_ms_per_step']:.3f} ms per step")
+    compiled = "off" if a.no_compile else "on"
+    print(f"bandwidth {result['bandwidth_GBps']:,.0f} GB/s; compile={compiled}; {result['seconds']:.0f} s")
     if out:
         out.write_text(json.dumps(result, indent=1))
     sys.stdout.flush()

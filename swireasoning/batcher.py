@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 
 from swireasoning.controller import SwiRConfig, SwiRController
-from swireasoning.decode import PromptBatch, SamplingParams, Step, filter_logits, generate
+from swireasoning.decode import PromptBatch, SamplingParams, Step, draw, filter_logits, generate
 from swireasoning.fused import FusedSwiRController
 from swireasoning.mixture import next_embeddings
 from swireasoning.static_decode import (
@@ -374,8 +374,7 @@ def _sample_rows(logits: Tensor, requests: list[Request]) -> Tensor:
             out[at] = logits[at].argmax(-1)
             continue
         probs = filter_logits(logits[at], params).softmax(-1)
-        drawn = [torch.multinomial(probs[j : j + 1], 1, generator=requests[i].generator) for j, i in enumerate(rows)]
-        out[at] = torch.cat(drawn).view(-1)
+        out[at] = torch.cat([draw(probs[j : j + 1], requests[i].generator) for j, i in enumerate(rows)])
     return out
 
 
