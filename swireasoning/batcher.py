@@ -244,6 +244,8 @@ class StaticRows:
         self.pending: dict[int, Tensor] = {}  # slot -> prefill logits [1, V], not sampled yet
         self.lengths: dict[int, int] = {}  # slot -> tokens it will hold after this step's write
         self._ahead: Tensor | None = None  # logits of the step launched at the end of the last one
+        self._index_of: list[int] = []
+        self._index_t = torch.zeros(0, dtype=torch.long, device=self.device)
 
     def running(self) -> list[Ticket]:
         return list(self.slots)
@@ -298,7 +300,7 @@ class StaticRows:
         (the extra work of rows dropped meanwhile is ignored)."""
         tickets = sorted(self.slots, key=self.slots.__getitem__)
         slots = [self.slots[t] for t in tickets]
-        index = torch.tensor(slots, device=self.device)
+        index = self._index(slots)
         logits = self._logits(slots, index)
         sampled = _sample_rows(logits, [t.request for t in tickets])
         self.position[index] = self.next[index]  # before the directives: their mixture may wait for the GPU
@@ -311,6 +313,13 @@ class StaticRows:
         self._ahead = self._launch(slots)
         values = host.get()
         return [(t, _row_step(values[:, i])) for i, t in enumerate(tickets)]
+
+    def _index(self, slots: list[int]) -> Tensor:
+        """The running slots on the device, made again only when they change: a host-to-device copy
+        waits for the step in flight, which would leave the GPU idle while this step is prepared."""
+        if self._index_of != slots:
+            self._index_of, self._index_t = list(slots), torch.tensor(slots, device=self.device)
+        return self._index_t
 
     def _logits(self, slots: list[int], index: Tensor) -> Tensor:
         """This step's logits per running row: the step launched last time, or a new row's prefill."""
@@ -365,8 +374,12 @@ def _sample_rows(logits: Tensor, requests: list[Request]) -> Tensor:
     groups: dict[SamplingParams, list[int]] = {}
     for i, r in enumerate(requests):
         groups.setdefault(r.sampling, []).append(i)
-    if len(groups) == 1 and next(iter(groups)).temperature <= 0.0:
-        return logits.argmax(-1)
+    if len(groups) == 1:  # the usual case; no index tensor (its host-to-device copy would wait)
+        params = next(iter(groups))
+        if params.temperature <= 0.0:
+            return logits.argmax(-1)
+        probs = filter_logits(logits, params).softmax(-1)
+        return torch.cat([draw(probs[i : i + 1], r.generator) for i, r in enumerate(requests)])
     out = torch.empty(logits.shape[0], dtype=torch.long, device=logits.device)
     for params, rows in groups.items():
         at = torch.tensor(rows, device=logits.device)
