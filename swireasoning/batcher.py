@@ -23,11 +23,12 @@ import torch
 from torch import Tensor
 
 from swireasoning.controller import SwiRConfig, SwiRController
-from swireasoning.decode import PromptBatch, SamplingParams, Step, generate, sample
+from swireasoning.decode import PromptBatch, SamplingParams, Step, draw, filter_logits, generate
 from swireasoning.fused import FusedSwiRController
 from swireasoning.mixture import next_embeddings
 from swireasoning.static_decode import (
     GraphedStep,
+    HostCopy,
     SlotCache,
     StaticStep,
     bucket_of,
@@ -243,6 +244,8 @@ class StaticRows:
         self.pending: dict[int, Tensor] = {}  # slot -> prefill logits [1, V], not sampled yet
         self.lengths: dict[int, int] = {}  # slot -> tokens it will hold after this step's write
         self._ahead: Tensor | None = None  # logits of the step launched at the end of the last one
+        self._index_of: list[int] = []
+        self._index_t = torch.zeros(0, dtype=torch.long, device=self.device)
 
     def running(self) -> list[Ticket]:
         return list(self.slots)
@@ -292,27 +295,41 @@ class StaticRows:
     @torch.inference_mode()
     def step(self) -> list[tuple[Ticket, Step]]:
         """Sample every running row from the step launched last time (or its prefill logits), then
-        launch the next step before copying this one's tokens to the host, so the GPU runs it while
-        the host hands out tokens and admits or drops requests (their rows' extra work is ignored)."""
+        launch the next step; this step's tokens go to the host before it is queued, so the host
+        hands them out, admits or drops requests and queues the next sampling while the GPU runs it
+        (the extra work of rows dropped meanwhile is ignored)."""
         tickets = sorted(self.slots, key=self.slots.__getitem__)
         slots = [self.slots[t] for t in tickets]
-        out = self._ahead
-        if out is None and any(s not in self.pending for s in slots):
-            out = self._launch(slots)
-        logits = torch.cat([self.pending.pop(s) if s in self.pending else out[s : s + 1] for s in slots])  # type: ignore[index]
-        index = torch.tensor(slots, device=self.device)
-        sampled = torch.cat(
-            [sample(logits[i : i + 1], t.request.sampling, t.request.generator) for i, t in enumerate(tickets)]
-        )
-        fields = self._directives(tickets, index, logits, sampled)
-        self.position[index] = self.next[index]
+        index = self._index(slots)
+        logits = self._logits(slots, index)
+        sampled = _sample_rows(logits, [t.request for t in tickets])
+        self.position[index] = self.next[index]  # before the directives: their mixture may wait for the GPU
         self.write[index] = self.next[index]
         self.next[index] += 1
+        fields = self._directives(tickets, index, logits, sampled)
+        host = HostCopy(torch.stack([f.long() for f in fields]))
         for s in slots:
             self.lengths[s] += 1
         self._ahead = self._launch(slots)
-        host = torch.stack([f.long() for f in fields]).cpu()  # one device-to-host copy per step
-        return [(t, _row_step(host[:, i])) for i, t in enumerate(tickets)]
+        values = host.get()
+        return [(t, _row_step(values[:, i])) for i, t in enumerate(tickets)]
+
+    def _index(self, slots: list[int]) -> Tensor:
+        """The running slots on the device, made again only when they change: a host-to-device copy
+        waits for the step in flight, which would leave the GPU idle while this step is prepared."""
+        if self._index_of != slots:
+            self._index_of, self._index_t = list(slots), torch.tensor(slots, device=self.device)
+        return self._index_t
+
+    def _logits(self, slots: list[int], index: Tensor) -> Tensor:
+        """This step's logits per running row: the step launched last time, or a new row's prefill."""
+        out = self._ahead
+        if out is None and any(s not in self.pending for s in slots):
+            out = self._launch(slots)
+        if not any(s in self.pending for s in slots):
+            assert out is not None
+            return out.index_select(0, index)
+        return torch.cat([self.pending.pop(s) if s in self.pending else out[s : s + 1] for s in slots])  # type: ignore[index]
 
     def _launch(self, slots: list[int]) -> Tensor:
         """The decode step of slots [0, max(slots)] (the captured step pads to its bucket)."""
@@ -323,21 +340,55 @@ class StaticRows:
     def _directives(self, tickets: list[Ticket], index: Tensor, logits: Tensor, sampled: Tensor) -> list[Tensor]:
         """ids, latent, switched_to, switch_count, finished, budget_hit per row; the next inputs
         written to `feed` (token rows: E[id]; SwiReasoning rows: as `next_embeddings` says)."""
+        swir = [i for i, t in enumerate(tickets) if t.request.swir is not None]
+        if not swir or self.controller is None:
+            zeros = torch.zeros_like(sampled)
+            self.feed[index] = self.embedding[sampled]
+            return [sampled, zeros.bool(), zeros, zeros, torch.isin(sampled, self.eos), zeros.bool()]
         ids, latent = sampled.clone(), torch.zeros_like(sampled, dtype=torch.bool)
         switched, count, budget = torch.zeros_like(sampled), torch.zeros_like(sampled), latent.clone()
         finished = torch.isin(sampled, self.eos)
-        self.feed[index] = self.embedding[sampled]
-        swir = [i for i, t in enumerate(tickets) if t.request.swir is not None]
-        if swir and self.controller is not None:
-            at = torch.tensor(swir, device=self.device)
-            d = self.controller.step(logits[at], sampled[at], rows=index[at])
-            ids[at], latent[at], finished[at], budget[at] = d.ids, d.latent, d.finished, d.budget_hit
-            switched[at], count[at] = d.switched_to.long(), d.switch_count
-            for top_k in {tickets[i].request.mixture_top_k for i in swir}:
-                mine = [j for j, i in enumerate(swir) if tickets[i].request.mixture_top_k == top_k]
-                sub = _directive_rows(d, torch.tensor(mine, device=self.device))
-                self.feed[index[at[mine]]] = next_embeddings(sub, self.embedding, top_k)
+        every = len(swir) == len(tickets)
+        at: Any = slice(None) if every else torch.tensor(swir, device=self.device)
+        if not every:
+            self.feed[index] = self.embedding[sampled]
+        d = self.controller.step(logits[at], sampled[at], rows=index[at])
+        ids[at], latent[at], finished[at], budget[at] = d.ids, d.latent, d.finished, d.budget_hit
+        switched[at], count[at] = d.switched_to.long(), d.switch_count
+        groups: dict[int | None, list[int]] = {}
+        for j, i in enumerate(swir):
+            groups.setdefault(tickets[i].request.mixture_top_k, []).append(j)
+        for top_k, mine in groups.items():
+            if len(mine) == len(swir):  # the usual case: one mixture for every SwiReasoning row
+                self.feed[index[at]] = next_embeddings(d, self.embedding, top_k)
+                continue
+            sub = torch.tensor(mine, device=self.device)
+            self.feed[index[at][sub]] = next_embeddings(_directive_rows(d, sub), self.embedding, top_k)
         return [ids, latent, switched, count, finished, budget]
+
+
+def _sample_rows(logits: Tensor, requests: list[Request]) -> Tensor:
+    """Each row's token with its own parameters and generator, as `decode.sample` on that row alone:
+    rows sharing parameters are filtered together (row-wise arithmetic), then each draws from its own
+    generator."""
+    groups: dict[SamplingParams, list[int]] = {}
+    for i, r in enumerate(requests):
+        groups.setdefault(r.sampling, []).append(i)
+    if len(groups) == 1:  # the usual case; no index tensor (its host-to-device copy would wait)
+        params = next(iter(groups))
+        if params.temperature <= 0.0:
+            return logits.argmax(-1)
+        probs = filter_logits(logits, params).softmax(-1)
+        return torch.cat([draw(probs[i : i + 1], r.generator) for i, r in enumerate(requests)])
+    out = torch.empty(logits.shape[0], dtype=torch.long, device=logits.device)
+    for params, rows in groups.items():
+        at = torch.tensor(rows, device=logits.device)
+        if params.temperature <= 0.0:
+            out[at] = logits[at].argmax(-1)
+            continue
+        probs = filter_logits(logits[at], params).softmax(-1)
+        out[at] = torch.cat([draw(probs[j : j + 1], requests[i].generator) for j, i in enumerate(rows)])
+    return out
 
 
 def _directive_rows(d, rows: Tensor):

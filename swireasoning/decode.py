@@ -49,10 +49,12 @@ class Step:
 def filter_logits(logits: Tensor, params: SamplingParams) -> Tensor:
     """Temperature, top-k, top-p, min-p as masks to -inf, with transformers' warper semantics; [B, V]."""
     logits = logits / params.temperature
-    if params.top_k > 0:
+    if params.top_k > 0 and params.top_p < 1.0:
+        logits = _top_k_top_p(logits, params.top_k, params.top_p)
+    elif params.top_k > 0:
         kth = torch.topk(logits, min(params.top_k, logits.shape[-1]), dim=-1).values[:, -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))
-    if params.top_p < 1.0:
+    elif params.top_p < 1.0:
         sorted_logits, order = torch.sort(logits, descending=False)
         drop_sorted = sorted_logits.softmax(-1).cumsum(-1) <= (1 - params.top_p)
         drop_sorted[:, -1] = False  # always keep the most probable token
@@ -65,12 +67,37 @@ def filter_logits(logits: Tensor, params: SamplingParams) -> Tensor:
     return logits
 
 
+TIE_ROOM = 16  # tokens tied with the k-th one that top-k + top-p still sees (ties keep them all)
+
+
+def _top_k_top_p(logits: Tensor, top_k: int, top_p: float) -> Tensor:
+    """Top-k then top-p, sorting only the top-k candidates instead of the whole vocabulary: the
+    tokens top-k masks sort first and carry no probability, so top-p's ascending cumulative sum
+    over the survivors is the same; the same -inf masks as the two warpers one after the other
+    (exact unless more than TIE_ROOM tokens tie with the k-th, then those beyond are dropped)."""
+    k = min(top_k, logits.shape[-1])
+    values, order = logits.topk(min(k + TIE_ROOM, logits.shape[-1]), dim=-1)  # descending
+    kept = values >= values[:, k - 1 : k]  # transformers' top-k keeps every tie of the k-th
+    values, order = values.masked_fill(~kept, float("-inf")).flip(-1), order.flip(-1)  # ascending
+    drop = values.softmax(-1).cumsum(-1) <= (1 - top_p)
+    drop[:, -1] = False  # always keep the most probable token
+    out = torch.full_like(logits, float("-inf"))
+    return out.scatter(1, order, values.masked_fill(drop, float("-inf")))
+
+
 def sample(logits: Tensor, params: SamplingParams, generator: torch.Generator | None) -> Tensor:
     """logits: [B, V] raw -> ids [B]. Temperature 0 is greedy."""
     if params.temperature <= 0.0:
         return logits.argmax(-1)
-    probs = filter_logits(logits, params).softmax(-1)
-    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+    return draw(filter_logits(logits, params).softmax(-1), generator)
+
+
+def draw(probs: Tensor, generator: torch.Generator | None) -> Tensor:
+    """One id per row of `probs` [B, V]: `torch.multinomial(probs, 1)`'s own draw (argmax of p / q,
+    q ~ Exp(1): the same numbers from the same generator, the same ids) without its input checks,
+    ~10 more small kernels per call."""
+    noise = torch.empty_like(probs).exponential_(1, generator=generator)
+    return (probs / noise).argmax(-1)
 
 
 def prefill(model, batch: PromptBatch, cache) -> Tensor:

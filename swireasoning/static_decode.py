@@ -217,6 +217,26 @@ class GraphedStep:
         torch.cuda.current_stream().wait_stream(side)
 
 
+class HostCopy:
+    """A small device tensor on its way to the host, copied before the next step is queued so that
+    waiting for it does not wait for that step: the host prepares the following step meanwhile."""
+
+    def __init__(self, t: Tensor) -> None:
+        self.event: Any = None
+        if t.is_cuda:
+            self.host = torch.empty(t.shape, dtype=t.dtype, pin_memory=True)
+            self.host.copy_(t, non_blocking=True)
+            self.event = torch.cuda.Event()
+            self.event.record()
+        else:
+            self.host = t
+
+    def get(self) -> Tensor:
+        if self.event is not None:
+            self.event.synchronize()
+        return self.host
+
+
 def controller_step(controller, compile: bool) -> Callable[[Tensor, Tensor], Any]:
     """The controller's whole-batch step, its arithmetic compiled on request (CUDA: many small
     kernels fused; measured 1.48 ms -> 0.26 ms per step on an H200)."""
@@ -280,24 +300,26 @@ def generate_static(
     done = torch.zeros(n, dtype=torch.bool, device=device)
     alive = torch.arange(n, device=device)
     zeros = torch.zeros(n, dtype=torch.long, device=device)
+    none = zeros.to(torch.int8)  # switched_to of plain rows
     swir_step = controller_step(controller, compile_controller) if controller is not None else None
-    for _ in range(max_new_tokens):
+    for t in range(max_new_tokens):
         sampled = sample(logits, sampling, generator)
-        if controller is None:
-            ids, embeds, latent = sampled, embedding[sampled], torch.zeros_like(done)
-            switched, count, budget_hit, finished = zeros.to(torch.int8), zeros, latent, torch.isin(sampled, eos)
+        if swir_step is None:
+            d, latent = None, torch.zeros_like(done)
+            fields = (sampled, latent, none, zeros, torch.isin(sampled, eos), latent)
         else:
-            assert swir_step is not None
             d = swir_step(logits, sampled)
-            ids, embeds, latent, finished = d.ids, next_embeddings(d, embedding, mixture_top_k), d.latent, d.finished
-            switched, count, budget_hit = d.switched_to, d.switch_count, d.budget_hit
-        yield Step(alive, ids[alive], latent[alive], switched[alive], count[alive], finished[alive], budget_hit[alive])
-        newly = finished & ~done
-        done = done | finished
+            fields = (d.ids, d.latent, d.switched_to, d.switch_count, d.finished, d.budget_hit)
+        newly = fields[4] & ~done
+        done = done | fields[4]
+        flags = HostCopy(torch.stack([done.all(), newly.any()]))
         write = torch.where(done, kv.scratch, write)
-        logits = step(embeds[:, None, :], position, write)
-        position, write = position + 1, torch.where(done, write, write + 1)
-        all_done, any_new = torch.stack([done.all(), newly.any()]).tolist()
+        if t + 1 < max_new_tokens:  # queued before the host yields or waits: the GPU runs meanwhile
+            embeds = embedding[sampled] if d is None else next_embeddings(d, embedding, mixture_top_k)
+            logits = step(embeds[:, None, :], position, write)
+            position, write = position + 1, torch.where(done, write, write + 1)
+        yield Step(alive, *fields) if len(alive) == n else Step(alive, *(f[alive] for f in fields))
+        all_done, any_new = flags.get().tolist()
         if all_done:
             return
         if any_new:

@@ -169,3 +169,22 @@ def test_decode_loops_run_on_cuda():
             steps = loop(model, batch, max_new_tokens=16, sampling=GREEDY, eos_ids=(4,), controller=c, **extra)
             runs.append([s.ids.tolist() for s in steps])
         assert runs[0] == runs[1]
+
+
+def test_cheap_sampling_keeps_the_warpers_masks_and_multinomials_draws():
+    """Top-k + top-p sorting only the top-k candidates masks exactly what transformers' TopK then
+    TopP warpers mask (float32 logits: no ties), and `draw` picks torch.multinomial's ids from the
+    same generator state: the eager loop stays the warpers' and multinomial's oracle."""
+    from transformers import TopKLogitsWarper, TopPLogitsWarper
+
+    from swireasoning.decode import draw, filter_logits
+
+    g = torch.Generator().manual_seed(5)
+    for vocab, params in ((3000, SamplingParams(0.6, 0.95, 20)), (30, SamplingParams(0.8, 0.5, 25))):
+        logits = torch.randn(6, vocab, generator=g) * 4
+        ref = TopPLogitsWarper(params.top_p)(None, TopKLogitsWarper(params.top_k)(None, logits / params.temperature))
+        assert torch.equal(filter_logits(logits, params), ref)
+        probs = ref.softmax(-1)
+        a, b = torch.Generator().manual_seed(9), torch.Generator().manual_seed(9)
+        for _ in range(20):
+            assert torch.equal(draw(probs, a), torch.multinomial(probs, 1, generator=b).squeeze(-1))
