@@ -25,10 +25,10 @@ from torch import Tensor
 from swireasoning.controller import SwiRConfig, SwiRController
 from swireasoning.decode import PromptBatch, SamplingParams, Step, draw, filter_logits, generate
 from swireasoning.fused import FusedSwiRController
+from swireasoning.host_copy import HostCopy
 from swireasoning.mixture import next_embeddings
 from swireasoning.static_decode import (
     GraphedStep,
-    HostCopy,
     SlotCache,
     StaticStep,
     bucket_of,

@@ -17,6 +17,7 @@ from torch import Tensor
 
 from swireasoning.controller import Directive, SwiRConfig
 from swireasoning.fused import FusedSwiRController
+from swireasoning.host_copy import HostCopy
 
 PARAM_KEYS = ("alpha0", "beta0", "window", "max_switch_count")
 
@@ -44,22 +45,13 @@ class StepInfo(Sequence):
 
     def __init__(self, info: Tensor, positions: list[int], batch_size: int) -> None:
         self._positions, self._size = positions, batch_size
-        self._event: torch.cuda.Event | None = None
-        if info.is_cuda:
-            self._host = torch.empty(info.shape, dtype=info.dtype, pin_memory=True)
-            self._host.copy_(info, non_blocking=True)
-            self._event = torch.cuda.Event()
-            self._event.record()
-        else:
-            self._host = info
+        self._copy = HostCopy(info)
         self._rows: list[list[int] | None] | None = None
 
     def _values(self) -> list[list[int] | None]:
         if self._rows is None:
-            if self._event is not None:
-                self._event.synchronize()
             rows: list[list[int] | None] = [None] * self._size
-            for position, value in zip(self._positions, self._host[:, :3].tolist(), strict=True):
+            for position, value in zip(self._positions, self._copy.get()[:, :3].tolist(), strict=True):
                 rows[position] = value
             self._rows = rows
         return self._rows

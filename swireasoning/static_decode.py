@@ -17,6 +17,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from swireasoning.host_copy import HostCopy
+
 log = logging.getLogger(__name__)
 STATIC_TYPES = ("qwen3", "qwen2", "llama")
 BUCKETS = (2, 4, 8, 16, 32, 64, 128)  # no 1: one compiled graph, dynamic in the rows, serves all
@@ -215,26 +217,6 @@ class GraphedStep:
             for _ in range(3):
                 self.fn(e, p, w, kv_len)
         torch.cuda.current_stream().wait_stream(side)
-
-
-class HostCopy:
-    """A small device tensor on its way to the host, copied before the next step is queued so that
-    waiting for it does not wait for that step: the host prepares the following step meanwhile."""
-
-    def __init__(self, t: Tensor) -> None:
-        self.event: Any = None
-        if t.is_cuda:
-            self.host = torch.empty(t.shape, dtype=t.dtype, pin_memory=True)
-            self.host.copy_(t, non_blocking=True)
-            self.event = torch.cuda.Event()
-            self.event.record()
-        else:
-            self.host = t
-
-    def get(self) -> Tensor:
-        if self.event is not None:
-            self.event.synchronize()
-        return self.host
 
 
 def controller_step(controller, compile: bool) -> Callable[[Tensor, Tensor], Any]:
