@@ -18,7 +18,7 @@ test: setup $(SGLANG_STAMP) chromium
 	$(BIN)/python -m pytest
 	# The model-dependent tests again on the portable kernels: one that rests on SIMD rounding fails on every machine.
 	ATEN_CPU_CAPABILITY=default $(BIN)/python -m pytest tests/test_swireasoning_equivalence.py \
-	  tests/test_swireasoning_rules.py tests/test_local_engine.py
+	  tests/test_swireasoning_rules.py tests/test_local_engine.py tests/test_local_batcher.py
 
 setup: $(STAMP)
 
