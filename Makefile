@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 SGLANG_VENV := .venv-sglang
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
-SGLANG_STAMP := $(SGLANG_VENV)/.installed-$(shell cat constraints-sglang.txt | sha1sum | cut -c1-12)
+SGLANG_STAMP := $(SGLANG_VENV)/.installed-$(shell grep -v "^\#" constraints-sglang.txt | sha1sum | cut -c1-12)
 
 .PHONY: demo test setup lint bench chromium
 
 demo: setup
-	$(BIN)/python -m worker.launch
+	$(BIN)/python -m worker.ops.launch
 
 test: setup $(SGLANG_STAMP) chromium
 	$(BIN)/ruff check app.py demo worker swireasoning bench tests
@@ -17,8 +17,8 @@ test: setup $(SGLANG_STAMP) chromium
 	$(BIN)/mypy app.py demo worker swireasoning
 	$(BIN)/python -m pytest
 	# The model-dependent tests again on the portable kernels: one that rests on SIMD rounding fails on every machine.
-	ATEN_CPU_CAPABILITY=default $(BIN)/python -m pytest tests/test_swireasoning_equivalence.py \
-	  tests/test_swireasoning_rules.py tests/test_local_engine.py tests/test_local_batcher.py
+	ATEN_CPU_CAPABILITY=default $(BIN)/python -m pytest tests/unit/swireasoning/test_swireasoning_equivalence.py \
+	  tests/unit/swireasoning/test_swireasoning_rules.py tests/unit/swireasoning/test_local_engine.py tests/unit/swireasoning/test_local_batcher.py
 
 setup: $(STAMP)
 

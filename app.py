@@ -2,7 +2,7 @@
 
 A Space installs requirements.txt and runs this file from the repository root, without installing the
 package. With `REDIS_URL` set it runs the web only; with nothing set it also runs the embedded Redis and
-a CPU worker (worker/space.py says how, and where data lives).
+a CPU worker (worker/ops/space.py says how, and where data lives).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import logging
 import os
 from pathlib import Path
 
-from worker import space
+from worker.ops import space
 
 ROOT = Path(__file__).resolve().parent
 

@@ -23,14 +23,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from worker import redis_server
 from worker.backends.base import JobContext
 from worker.backends.local import LocalBackend, LocalEngine
 from worker.backends.paced import PacedBackend
-from worker.devstack import ROOT, free_port, start_worker, stop
 from worker.jobs import ChatMessage, JobClient, JobSpec, Reasoning, Sampling
-from worker.settings import Settings
-from worker.tiny_model import build
+from worker.ops import redis_server
+from worker.ops.devstack import ROOT, free_port, start_worker, stop
+from worker.ops.settings import Settings
+from worker.ops.tiny_model import build
 
 CONTENT = ("reasoning", "answer")
 

@@ -20,9 +20,9 @@ import torch
 from swireasoning.controller import SwiRController
 from swireasoning.decode import PromptBatch, SamplingParams, generate
 from worker.backends.local import LocalEngine
-from worker.devstack import ROOT
-from worker.protocol import ChatMessage
-from worker.tiny_model import build
+from worker.ops.devstack import ROOT
+from worker.ops.tiny_model import build
+from worker.queue.protocol import ChatMessage
 
 SAMPLING = SamplingParams(temperature=0.6, top_p=0.95, top_k=20)
 

@@ -1,5 +1,5 @@
 """The fused SwiReasoning step against the eager controller, decision for decision: scenarios shared by
-the GPU bench (bench/swireasoning_gpu.py, on CUDA) and the CPU test (tests/fused_check.py, Triton's
+the GPU bench (bench/swireasoning_gpu.py, on CUDA) and the CPU test (tests/support/fused_check.py, Triton's
 interpreter). Imports only torch and swireasoning/.
 
 Each scenario drives an eager `SwiRController` and a `FusedSwiRController` with the same logits and
@@ -121,7 +121,7 @@ def scenario_replay(record: list[tuple], cfg: SwiRConfig, device: str) -> list[s
 
 
 def scenario_rules(vocab: int, device: str) -> list[str]:
-    """Every rule fires by construction (peaked logits, as tests/test_swireasoning_rules.py): switches
+    """Every rule fires by construction (peaked logits, as tests/unit/swireasoning/test_swireasoning_rules.py): switches
     both ways, convergence then termination words forced, the answer budget, a sampled </think> lock,
     a math token fed as a token, EOS."""
     cfg = config(max_switch_count=1, window=1, answer_budget=5)

@@ -26,9 +26,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from demo.chat import render_interval_s
-from worker import redis_server
-from worker.devstack import ROOT, answers, env_for, free_port, spawn, start_worker, stop, wait_for
-from worker.settings import Settings
+from worker.ops import redis_server
+from worker.ops.devstack import ROOT, answers, env_for, free_port, spawn, start_worker, stop, wait_for
+from worker.ops.settings import Settings
 
 TICK_S = 1 / os.sysconf("SC_CLK_TCK")
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from worker import redis_server
-from worker.devstack import ROOT, answers, free_port, start_web, start_worker, stop, wait_for
-from worker.settings import Settings
-from worker.tiny_model import build
+from worker.ops import redis_server
+from worker.ops.devstack import ROOT, answers, free_port, start_web, start_worker, stop, wait_for
+from worker.ops.settings import Settings
+from worker.ops.tiny_model import build
 
 ARTIFACTS = ROOT / "test-artifacts"
 
@@ -35,7 +35,7 @@ def contract_server() -> Iterator[str]:
     port = free_port()
     ARTIFACTS.mkdir(exist_ok=True)
     log = open(ARTIFACTS / "contract-server.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([str(SGLANG_PYTHON), "tests/sglang_contract_server.py", str(port)], cwd=ROOT,
+    proc = subprocess.Popen([str(SGLANG_PYTHON), "tests/support/sglang_contract_server.py", str(port)], cwd=ROOT,
                             stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     wait_for(lambda: answers(url + "/health"), 120, "contract server", proc)

@@ -5,7 +5,6 @@ crashed or was killed must come back by itself."""
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import signal
@@ -13,17 +12,12 @@ import subprocess
 import sys
 import time
 
-from worker.celery_app import app
-from worker.jobs import queue_name
-from worker.models import available, entry
-from worker.settings import Settings
+from worker.models import available, entry, queue_name
+from worker.ops.children import die_with_parent
+from worker.ops.settings import Settings
 
 log = logging.getLogger("worker.supervisor")
 RESTART_DELAY_S = 1.0
-
-
-def die_with_parent() -> None:
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def supervise() -> None:
@@ -61,9 +55,9 @@ def main() -> None:
     rows = str(settings.local_batch)
     concurrency = os.environ.get("RIO_WORKER_CONCURRENCY", rows if local else "64")
     pool = "solo" if concurrency == "1" else "threads"
-    if local:
-        from worker.tasks import preload
+    from worker.queue.tasks import app, preload  # the Celery child alone builds the app and its backends
 
+    if local:
         preload()
     app.worker_main(
         [

@@ -18,7 +18,7 @@
     ├── StoreFull                 uploads and snapshots are at the memory budget (or Redis at maxmemory)
     └── ShareNotFound             a share id that is malformed or unknown
 
-Errors cross process boundaries only as `worker.jobs.ErrorEvent` (code, message, retryable).
+Errors cross process boundaries only as the `error` event (`worker.queue.protocol.Error`: code, message, retryable).
 """
 
 from __future__ import annotations

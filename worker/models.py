@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from worker.errors import UnknownModel
-from worker.settings import Settings
+from worker.ops.settings import Settings
 
 ReasoningMode = Literal["swireasoning", "thinking", "off"]
 

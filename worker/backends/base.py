@@ -11,7 +11,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Protocol
 
-from worker.protocol import Event, JobSpec
+from worker.queue.protocol import Event, JobSpec
 
 
 @dataclass(frozen=True)

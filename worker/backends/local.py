@@ -28,7 +28,7 @@ from swireasoning.static_decode import static_unsupported
 from worker.backends.base import JobContext
 from worker.backends.detok import IncrementalText
 from worker.errors import ImageError, InputError, PromptTooLong
-from worker.protocol import (
+from worker.queue.protocol import (
     AnswerDelta,
     ChatMessage,
     Done,

@@ -11,7 +11,7 @@ import time
 from collections.abc import Generator
 
 from worker.backends.base import JobContext
-from worker.protocol import AnswerDelta, Done, Event, JobSpec, ReasoningDelta, Started, Stats
+from worker.queue.protocol import AnswerDelta, Done, Event, JobSpec, ReasoningDelta, Started, Stats
 
 WORDS = [
     "Rio",

@@ -22,7 +22,17 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from swireasoning.progress import SwiRProgress
 from worker.backends.base import JobContext
 from worker.errors import BackendError, BackendProtocolError, BackendTimeout, BackendUnavailable, RioError
-from worker.protocol import AnswerDelta, Done, Event, FinishReason, JobSpec, ReasoningDelta, Started, Stats, Switch
+from worker.queue.protocol import (
+    AnswerDelta,
+    Done,
+    Event,
+    FinishReason,
+    JobSpec,
+    ReasoningDelta,
+    Started,
+    Stats,
+    Switch,
+)
 
 log = logging.getLogger(__name__)
 RETRY_BACKOFF_S = (0.25, 0.5, 1.0)

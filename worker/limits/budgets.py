@@ -1,0 +1,112 @@
+"""Budgets for what visitors make the service keep: image bytes and shares per client per hour, and one
+memory budget for all uploads and share snapshots together, all in Redis so every web process shares them.
+
+Keys:
+    budget:<client>:img:<hour>     image bytes this client stored in that hour (fixed window)
+    budget:<client>:share:<hour>   shares this client made in that hour
+
+Redis itself runs with a `maxmemory` and `noeviction` (`worker.ops.redis_server`): it never drops a job
+stream, a share or a counter to make room. The memory budget (`store_budget_mb`, and at most 3/4 of
+the maxmemory a Redis reports) sits below it: past the budget, new uploads and shares are refused
+plainly, and the room above stays for job streams, queues and limit counters, so running jobs,
+streams and existing share links keep working.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Literal
+
+import redis.exceptions
+
+from worker.errors import OverBudget, StoreFull
+from worker.ops.metrics import REFUSED, STORED
+from worker.ops.settings import Settings
+
+HOUR_S = 3600
+MAXMEMORY_SHARE = 0.75  # of a Redis's maxmemory that uploads and snapshots may fill; the rest is for jobs
+# KEYS: counter. ARGV: amount, limit, window seconds. Returns {0, total} when charged, {1, ttl} when over.
+CHARGE_SCRIPT = """
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if used + tonumber(ARGV[1]) > tonumber(ARGV[2]) then return {1, redis.call('TTL', KEYS[1])} end
+local total = redis.call('INCRBY', KEYS[1], ARGV[1])
+if total == tonumber(ARGV[1]) then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
+return {0, total}
+"""
+Kind = Literal["image", "shared_image", "snapshot"]
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def wait_text(seconds: int) -> str:
+    return f"{seconds} s" if seconds < 120 else f"{math.ceil(seconds / 60)} minutes"
+
+
+class Budgets:
+    """Web side (asyncio Redis client): checks and charges the budgets; each refusal one sentence."""
+
+    def __init__(self, client: Any, settings: Settings) -> None:
+        self.redis = client
+        self.settings = settings
+
+    async def check_memory(self, what: Literal["upload", "share"]) -> None:
+        """StoreFull once Redis uses more than the budget for uploads and snapshots: `store_budget_mb`,
+        and never above 3/4 of the Redis's own maxmemory where it reports one (a managed Redis)."""
+        info = await self.redis.info("memory")
+        limits = [self.settings.store_budget_mb * 2**20, int(int(info.get("maxmemory") or 0) * MAXMEMORY_SHARE)]
+        if not self.settings.store_budget_mb or int(info["used_memory"]) < min(x for x in limits if x):
+            return
+        REFUSED.labels("memory").inc()
+        noun = "images" if what == "upload" else "new share links"
+        raise StoreFull(
+            f"The demo's storage is full right now, so it cannot take {noun}. Conversations without new "
+            "images still work, and existing share links stay readable; please try again later."
+        )
+
+    async def charge_images(self, client: str | None, nbytes: int) -> None:
+        """Charge `nbytes` of stored images to this client's hour; 0 bytes checks that some are left
+        (before the work of decoding an upload)."""
+        limit = self.settings.image_mb_per_hour * 1024 * 1024
+        over = await self._charge(client, "img", nbytes, limit if nbytes else limit - 1)
+        if over is not None:
+            REFUSED.labels("client_image_bytes").inc()
+            raise OverBudget(
+                f"You have sent {self.settings.image_mb_per_hour} MB of images this hour, the limit per visitor. "
+                f"Try again in {wait_text(over)}, or send the message without images."
+            )
+
+    async def charge_share(self, client: str | None) -> None:
+        limit = self.settings.shares_per_hour
+        over = await self._charge(client, "share", 1, limit)
+        if over is not None:
+            REFUSED.labels("client_shares").inc()
+            raise OverBudget(
+                f"You have made {plural(limit, 'share link')} this hour, the limit per visitor. "
+                f"Try again in {wait_text(over)}."
+            )
+
+    async def _charge(self, client: str | None, what: str, amount: int, limit: int) -> int | None:
+        """None when charged; else the seconds until this client's window resets."""
+        if client is None or limit <= 0:
+            return None
+        hour = int(time.time() // HOUR_S)
+        verdict, value = await self.redis.eval(CHARGE_SCRIPT, 1, f"budget:{client}:{what}:{hour}", amount, limit,
+                                               HOUR_S + 1)  # fmt: skip
+        return max(1, int(value)) if int(verdict) == 1 else None
+
+    async def store(self, key: str, data: bytes | str, *, kind: Kind, ex: int | None = None, nx: bool = False
+                    ) -> bool:  # fmt: skip
+        """SET, counted in `rio_stored_bytes_total{kind}`; Redis at its maxmemory is a plain StoreFull."""
+        try:
+            written = bool(await self.redis.set(key, data, ex=ex, nx=nx))
+        except redis.exceptions.OutOfMemoryError as exc:
+            REFUSED.labels("redis_maxmemory").inc()
+            raise StoreFull(
+                "The demo's storage is full right now, so it cannot keep this. Please try again later."
+            ) from exc
+        if written:
+            STORED.labels(kind).inc(len(data))
+        return written

@@ -1,0 +1,151 @@
+"""Conversations kept on purpose: share snapshots (immutable, no expiry) and battle votes, in Redis.
+
+Keys:
+    share:<id>        one `Snapshot` as JSON, written once (SET NX), never changed, never expires
+    keep:img:<sha>    the bytes of an image some snapshot shows (content-addressed, no expiry)
+    votes             list of `Vote` JSON, append-only
+
+Because shares never expire, each one is bounded (turns, images, bytes: `share_max_*`) and counted
+against the client's shares per hour and the memory budget (`worker.limits.budgets`).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError
+
+from worker.errors import RioError, ShareNotFound, ShareTooLarge
+from worker.limits.budgets import Budgets
+from worker.ops.metrics import REFUSED
+from worker.ops.settings import Settings
+from worker.queue.protocol import Error, FinishReason, Message_, Reasoning, Sampling, Stats
+
+SHARE_ID = re.compile(r"^[A-Za-z0-9_-]{24}$")  # 18 random bytes, base64url: 144 bits
+Outcome = Literal["a", "b", "tie", "both_bad"]
+
+
+class TurnRecord(Message_):
+    user_text: str = ""
+    image_refs: list[str] = Field(default_factory=list)
+    job_id: str | None = None
+    thinking: list[tuple[str, bool]] = Field(default_factory=list)  # (text, latent) stretches
+    answer: str = ""
+    stats: Stats | None = None
+    error: Error | None = None
+    finish: FinishReason | None = None
+    switches: int = 0
+
+
+class SideRecord(Message_):
+    model: str
+    label: str
+    sampling: Sampling
+    reasoning: Reasoning
+    turns: list[TurnRecord] = Field(default_factory=list)
+
+
+class Snapshot(Message_):
+    """Everything a shared page shows: each side's messages, images (by ref), models, parameters, stats."""
+
+    v: Literal[1] = 1
+    kind: Literal["chat", "compare", "battle"]
+    sides: list[SideRecord] = Field(min_length=1, max_length=2)
+    created: float = Field(default_factory=time.time)
+    vote: Outcome | None = None
+
+    def image_refs(self) -> set[str]:
+        return {ref for side in self.sides for turn in side.turns for ref in turn.image_refs}
+
+
+class Vote(Message_):
+    v: Literal[1] = 1
+    battle: str  # the share id of the voted conversation
+    a: str  # contender names, as the leaderboard lists them
+    b: str
+    outcome: Outcome
+    time: float = Field(default_factory=time.time)
+
+
+class ShareStore:
+    """Immutable snapshots by unguessable id; their images are kept as long as they are."""
+
+    def __init__(self, client: Any, settings: Settings) -> None:
+        self.redis = client
+        self.settings = settings
+        self.budgets = Budgets(client, self.settings)
+
+    async def put(self, snapshot: Snapshot, *, client: str | None = None) -> str:
+        """Store a snapshot and keep its images; refused plainly when too large, over the client's
+        shares per hour, or past the memory budget."""
+        body = snapshot.model_dump_json()
+        self._check_size(snapshot, len(body))
+        images = await self._images(snapshot)
+        self._check_size(snapshot, len(body) + sum(len(d) for d in images.values()))
+        await self.budgets.check_memory("share")
+        await self.budgets.charge_share(client)
+        for ref, data in images.items():
+            await self.budgets.store("keep:" + ref, data, kind="shared_image")
+        share_id = secrets.token_urlsafe(18)
+        await self.budgets.store(f"share:{share_id}", body, kind="snapshot", nx=True)
+        return share_id
+
+    async def _images(self, snapshot: Snapshot) -> dict[str, bytes]:
+        images: dict[str, bytes] = {}
+        for ref in snapshot.image_refs():
+            data = await self.redis.get(ref) or await self.redis.get("keep:" + ref)
+            if data is None:
+                raise RioError("An image in this conversation has expired, so it cannot be shared.")
+            images[ref] = bytes(data)
+        return images
+
+    def _check_size(self, snapshot: Snapshot, nbytes: int) -> None:
+        s = self.settings
+        turns = max(len(side.turns) for side in snapshot.sides)
+        problem = None
+        if turns > s.share_max_turns:
+            problem = f"it has {turns} turns and a shared conversation holds at most {s.share_max_turns}"
+        elif len(snapshot.image_refs()) > s.share_max_images:
+            problem = f"it has {len(snapshot.image_refs())} images and a share holds at most {s.share_max_images}"
+        elif nbytes > s.share_max_mb * 1024 * 1024:
+            problem = f"it takes {nbytes / 1e6:.1f} MB and a share holds at most {s.share_max_mb} MB"
+        if problem is not None:
+            REFUSED.labels("share_size").inc()
+            raise ShareTooLarge(f"This conversation is too large to share: {problem}. Start a new one to share.")
+
+    async def get(self, share_id: str) -> Snapshot:
+        if not SHARE_ID.match(share_id or ""):
+            raise ShareNotFound("That share link is malformed: check that it was copied whole.")
+        raw = await self.redis.get(f"share:{share_id}")
+        if raw is None:
+            raise ShareNotFound("No shared conversation has that link (it may have been mistyped).")
+        try:
+            return Snapshot.model_validate_json(raw)
+        except ValidationError as exc:
+            raise ShareNotFound("That shared conversation is in a format this version cannot read.") from exc
+
+    async def image(self, ref: str) -> bytes:
+        data = await self.redis.get("keep:" + ref)
+        if data is None:
+            raise ShareNotFound("An image of this shared conversation is missing.")
+        return bytes(data)
+
+    async def revive_images(self, snapshot: Snapshot) -> None:
+        """Make a snapshot's images readable by workers again (continuing a shared chat)."""
+        for ref in snapshot.image_refs():
+            data = await self.image(ref)
+            await self.redis.set(ref, data, ex=self.settings.image_ttl_s)
+
+
+class VoteStore:
+    def __init__(self, client: Any) -> None:
+        self.redis = client
+
+    async def add(self, vote: Vote) -> None:
+        await self.redis.rpush("votes", vote.model_dump_json())
+
+    async def all(self) -> list[Vote]:
+        return [Vote.model_validate_json(raw) for raw in await self.redis.lrange("votes", 0, -1)]
