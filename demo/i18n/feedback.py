@@ -1,0 +1,3 @@
+"""Strings of answer feedback, the reasoning timeline, edit/retry."""
+
+STRINGS: dict[str, dict[str, str]] = {}
