@@ -1,4 +1,4 @@
-"""The package map of DESIGN.md: who may import whom."""
+"""The package map of ARCHITECTURE.md: who may import whom."""
 
 from __future__ import annotations
 
