@@ -1,12 +1,16 @@
 """Votes you can count on, through the real page (gradio_client), Celery, Redis and the paced backend:
 one voter per client however it forges X-Forwarded-For (the peer is no trusted proxy here), one vote per
 battle, votes per hour, a daily cap on one voter's counted votes on a pair (the rating moves no more than
-the cap allows), and a battle where a side names a model stored but not counted, which the table says."""
+the cap allows), and a battle where a side names a model stored but not counted, which the table and
+`python -m worker.export votes` say."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,7 +22,7 @@ from demo.battle import contenders, leaderboard
 from demo.i18n import text
 from tests.support.helpers import DEFAULTS, last_answer, value
 from worker.jobs import Settings, Vote, available
-from worker.ops.devstack import free_port, start_web, stop
+from worker.ops.devstack import ROOT, env_for, free_port, start_web, stop
 
 VOTES_PER_HOUR, PAIR_CAP = 6, 2
 SECRET = uuid.uuid4().hex  # this web's own voters: counters no other test's votes touch
@@ -60,7 +64,7 @@ def rating(votes: list[Vote], name: str) -> float:
     return rows[name].rating if name in rows and rows[name].battles else 1000.0
 
 
-def test_a_battle_where_a_side_names_a_model_is_kept_but_not_counted(vote_web, r):
+def test_a_battle_where_a_side_names_a_model_is_kept_but_not_counted(vote_web, r, settings):
     client = Client(vote_web, verbose=False)
     a, _ = battle(client, "echo: I am Qwen")  # the paced backend says it
     assert "Qwen" in last_answer(a).thinking + last_answer(a).answer, a
@@ -73,6 +77,16 @@ def test_a_battle_where_a_side_names_a_model_is_kept_but_not_counted(vote_web, r
     excluded = sum(not v.counted and vote.a in (v.a, v.b) for v in stored(r))
     assert board[vote.a][5] == excluded >= 1, board[vote.a]
     assert board[vote.a][3] == sum(v.counted and vote.a in (v.a, v.b) for v in stored(r)), "not among the counted"
+    exported = export(settings)
+    assert {**vote.model_dump(mode="json"), "counted": False} in exported, "the admin export has it, with its reason"
+    assert "127.0.0.1" not in json.dumps(exported), "voters as hashes, never addresses"
+
+
+def export(settings) -> list[dict]:
+    """`python -m worker.export votes`, as an operator runs it."""
+    out = subprocess.run([sys.executable, "-m", "worker.export", "votes"], env=env_for(settings), cwd=ROOT,
+                         capture_output=True, text=True, check=True, timeout=60).stdout  # fmt: skip
+    return [json.loads(line) for line in out.splitlines()]
 
 
 def test_a_stuffing_voter_gets_one_vote_per_battle_its_hourly_votes_and_a_capped_influence(vote_web, r):
