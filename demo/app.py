@@ -9,7 +9,7 @@ import gradio as gr
 from pydantic import ValidationError
 
 from demo.chat import ChatService
-from demo.hosting import public_url, sign_in_offered, storage_note
+from demo.hosting import proxy_trust, public_url, sign_in_offered, storage_note
 from demo.render import LATENT_CLASS, chat_messages
 from demo.session import ChatSession
 from demo.tab_battle import build_battle, build_leaderboard
@@ -41,7 +41,7 @@ def build_app(service: ChatService, models: list[ModelEntry], default_pair: tupl
         knobs = Knobs.build()
         with gr.Tabs(elem_id="tabs") as tabs:
             page = Page({e.key: e for e in models}, default_pair[0], default_pair, knobs, tabs, resume,
-                        public_url(settings), settings.trusted_proxies, settings.on_space)  # fmt: skip
+                        public_url(settings), proxy_trust(settings))  # fmt: skip
             with gr.Tab("Chat", id="chat"):
                 chat = build_chat(service, page)
             with gr.Tab("Compare", id="compare"):

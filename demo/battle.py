@@ -1,9 +1,11 @@
-"""Blind battles: who may fight, the draw, and the leaderboard (Bradley-Terry on the Elo scale)."""
+"""Blind battles: who may fight, the draw, and the leaderboard (Bradley-Terry on the Elo scale, over the
+counted votes; excluded ones are shown beside it, see worker/store/votes.py)."""
 
 from __future__ import annotations
 
+import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -21,14 +23,21 @@ class Contender:
     mode: str
 
 
-def contenders(models: list[ModelEntry]) -> list[Contender]:
-    """Every configured model in its default mode; a SwiReasoning model also with it off (thinking)."""
+def contenders(models: list[ModelEntry], chosen: str = "") -> list[Contender]:
+    """`chosen` (RIO_BATTLE_CONTENDERS: `key` or `key:mode`, comma-separated) among the configured models;
+    empty: every configured model but `paced`. A bare key is its default mode, and a SwiReasoning model
+    also fights with it off (thinking)."""
+    by_key = {e.key: e for e in models}
+    picks = [tuple(p.strip().split(":", 1)) for p in chosen.split(",") if p.strip()]
+    if not picks:
+        picks = [(e.key,) for e in models if e.backend != "paced"]
     out = []
-    for e in models:
-        if e.backend == "paced":
+    for key, *mode in picks:
+        e = by_key.get(key)
+        if e is None:
             continue
-        modes = [e.default_reasoning] + (["thinking"] if e.default_reasoning == "swireasoning" else [])
-        out += [Contender(side_label(e.label, m), e.key, m) for m in modes]
+        default = [e.default_reasoning] + (["thinking"] if e.default_reasoning == "swireasoning" else [])
+        out += [Contender(side_label(e.label, m), e.key, m) for m in (mode or default)]
     return out
 
 
@@ -44,8 +53,9 @@ class Standing:
     rating: float
     low: float  # 95% bootstrap interval
     high: float
-    battles: int
+    battles: int  # counted votes
     win_rate: float  # ties and "both bad" count half
+    excluded: int = 0  # votes stored but not counted (worker/store/votes.py says why)
 
 
 def bradley_terry(votes: list[Vote], names: list[str], prior_games: float = 1.0) -> np.ndarray:
@@ -77,24 +87,37 @@ def bradley_terry(votes: list[Vote], names: list[str], prior_games: float = 1.0)
 
 
 def leaderboard(votes: list[Vote], seed: int = 0) -> list[Standing]:
-    names = sorted({v.a for v in votes} | {v.b for v in votes})
-    if not names:
-        return []
-    ratings = bradley_terry(votes, names)
-    rng = random.Random(seed)
-    samples = np.array([bradley_terry(rng.choices(votes, k=len(votes)), names) for _ in range(BOOTSTRAP_ROUNDS)])
-    low, high = np.percentile(samples, [2.5, 97.5], axis=0)
+    """Every contender any vote names; ratings, intervals and win rates over the counted votes only."""
+    counted = [v for v in votes if v.counted]
+    names = sorted({v.a for v in counted} | {v.b for v in counted})
     rows = []
-    for i, name in enumerate(names):
-        mine = [(SCORE[v.outcome][0] if v.a == name else SCORE[v.outcome][1]) for v in votes if name in (v.a, v.b)]
-        rows.append(Standing(name, float(ratings[i]), float(low[i]), float(high[i]), len(mine), sum(mine) / len(mine)))
-    return sorted(rows, key=lambda s: -s.rating)
+    if names:
+        ratings = bradley_terry(counted, names)
+        rng = random.Random(seed)
+        samples = np.array(
+            [bradley_terry(rng.choices(counted, k=len(counted)), names) for _ in range(BOOTSTRAP_ROUNDS)]
+        )
+        low, high = np.percentile(samples, [2.5, 97.5], axis=0)
+        for i, name in enumerate(names):
+            mine = [SCORE[v.outcome][0] if v.a == name else SCORE[v.outcome][1] for v in counted if name in (v.a, v.b)]
+            rows.append(
+                Standing(name, float(ratings[i]), float(low[i]), float(high[i]), len(mine), sum(mine) / len(mine))
+            )
+    others = sorted(({v.a for v in votes} | {v.b for v in votes}) - set(names))
+    rows += [Standing(name, math.nan, math.nan, math.nan, 0, math.nan) for name in others]
+    excluded = [v for v in votes if not v.counted]
+    rows = [replace(r, excluded=sum(r.name in (v.a, v.b) for v in excluded)) for r in rows]
+    return sorted(rows, key=lambda s: -s.rating if s.battles else math.inf)
 
 
 def table(rows: list[Standing]) -> list[list]:
+    """Rows as shown; a contender whose every vote is excluded has no rating (—)."""
     return [
-        [r.name, round(r.rating), f"{r.low:.0f} – {r.high:.0f}", r.battles, f"{100 * r.win_rate:.1f}%"] for r in rows
+        [r.name, round(r.rating), f"{r.low:.0f} – {r.high:.0f}", r.battles, f"{100 * r.win_rate:.1f}%", r.excluded]
+        if r.battles
+        else [r.name, "—", "—", 0, "—", r.excluded]
+        for r in rows
     ]
 
 
-TABLE_HEADERS = ["Model", "Rating", "95% CI", "Battles", "Win rate"]
+TABLE_HEADERS = ["Model", "Rating", "95% CI", "Battles", "Win rate"]  # then the catalog's `leaderboard.excluded`

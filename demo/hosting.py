@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from demo.visitor import ProxyTrust
 from worker.jobs import Settings
 
 SPACE_STORAGE = Path("/data")  # a Space's persistent storage, when the Space has it
@@ -34,3 +35,8 @@ def storage_note(settings: Settings) -> str:
     if settings.on_space:
         return "This Space has no persistent storage: share links are lost when it restarts."
     return f"Share links are kept under `{settings.var_dir}` on this machine."
+
+
+def proxy_trust(settings: Settings) -> ProxyTrust:
+    """Which hops in front of the web are believed when reading a visitor's address (demo/visitor.py)."""
+    return ProxyTrust.parse(settings.trusted_proxies, settings.on_space, settings.trusted_proxy_hops)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -18,6 +19,10 @@ def serve(demo: gr.Blocks, settings: Settings, upload_dir: Path, css: str) -> No
     which our async handlers never use, so the limiter is set back to `web_threads` at startup.
     uvicorn would pick uvloop and httptools by itself if installed; they are not (see the README)."""
     skip_matplotlib_probe()
+    # One rule for a visitor's address (demo/visitor.py), on the socket's own peer: uvicorn, as Gradio
+    # starts it, would otherwise replace the peer with an X-Forwarded-For entry whenever the peer is
+    # loopback (its FORWARDED_ALLOW_IPS, 127.0.0.1 by default). Trusted proxies: RIO_TRUSTED_PROXIES.
+    os.environ["FORWARDED_ALLOW_IPS"] = ""
     demo.queue(default_concurrency_limit=None, max_size=settings.web_queue_size)
 
     async def own_thread_pool() -> None:

@@ -9,7 +9,7 @@ import gradio as gr
 
 from demo.chat import ChatService
 from demo.session import ChatSession, Params, Turn, parse_params, snapshot_of
-from demo.visitor import client_id
+from demo.visitor import ProxyTrust, client_id
 from worker.jobs import Error, ModelEntry, RioError, Snapshot
 
 # HELD_VALUES: each tick of a streaming event sends the plain value of every output that does not
@@ -91,8 +91,7 @@ class Page:
     tabs: gr.Tabs
     resume: gr.BrowserState
     public_url: str | None
-    trusted_proxies: str
-    behind_space_proxy: bool = False
+    trust: ProxyTrust
 
     def label(self, model: str) -> str:
         e = self.models.get(model)
@@ -100,7 +99,7 @@ class Page:
 
     def visitor(self, request: gr.Request | None) -> str:
         """The client id this request is limited as (demo/visitor.py)."""
-        return client_id(request, self.trusted_proxies, self.behind_space_proxy)
+        return client_id(request, self.trust)
 
 
 def resume_state(kind: Literal["chat", "compare"], sessions: list[ChatSession], labels: list[str]) -> dict:

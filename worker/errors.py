@@ -16,6 +16,7 @@
     ├── QueueFull                 too many jobs already wait for this model
     ├── OverBudget                this client stored its image bytes or made its shares for this hour
     ├── StoreFull                 uploads and snapshots are at the memory budget (or Redis at maxmemory)
+    ├── VoteRefused               a battle's second vote, or a voter past their votes per hour
     └── ShareNotFound             a share id that is malformed or unknown
 
 Errors cross process boundaries only as the `error` event (`worker.queue.protocol.Error`: code, message, retryable).
@@ -105,3 +106,13 @@ class OverBudget(RioError):
 class StoreFull(RioError):
     code = "store_full"
     retryable = True
+
+
+class VoteRefused(RioError):
+    """`reason`: "once" (the battle has its vote) or "hourly" (`limit` votes this hour; `wait_s` to go)."""
+
+    code = "vote_refused"
+
+    def __init__(self, message: str, *, reason: str, limit: int = 0, wait_s: int = 0) -> None:
+        super().__init__(message, retryable=reason == "hourly")
+        self.reason, self.limit, self.wait_s = reason, limit, wait_s

@@ -6,7 +6,7 @@ Importing it builds no Celery app and imports no backend, torch or transformers.
 
 from __future__ import annotations
 
-from worker.errors import BackendUnavailable, RioError, ServiceUnavailable
+from worker.errors import BackendUnavailable, RioError, ServiceUnavailable, VoteRefused
 from worker.intake.validation import check_message, job_spec
 from worker.limits.identity import ADDRESS, USER
 from worker.models import ModelEntry, available, default_pair
@@ -26,7 +26,8 @@ from worker.queue.protocol import (
     TextPart,
     error_event,
 )
-from worker.store.records import Outcome, SideRecord, Snapshot, TurnRecord, Vote
+from worker.store.records import Outcome, SideRecord, Snapshot, TurnRecord
+from worker.store.votes import Vote, Voter
 
 __all__ = [
     "ACTIVE",
@@ -53,6 +54,8 @@ __all__ = [
     "TextPart",
     "TurnRecord",
     "Vote",
+    "VoteRefused",
+    "Voter",
     "available",
     "check_message",
     "default_pair",

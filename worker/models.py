@@ -25,6 +25,15 @@ class ModelEntry(BaseModel):
     images: bool = True
     context_limit: int
     random_weights: bool = False
+    # What an answer that gives the model away would say: its names and its maker's, in Portuguese and
+    # English (a battle whose answer names any model or maker here is kept out of the leaderboard).
+    names: tuple[str, ...] = ()
+    makers: tuple[str, ...] = ()
+
+
+RIO_MAKERS = ("Prefeitura do Rio", "Prefeitura da Cidade do Rio", "Rio City Hall", "City Hall of Rio", "IPLANRIO")
+QWEN_NAMES = ("Qwen", "Tongyi Qianwen", "Tongyi", "通义千问")
+QWEN_MAKERS = ("Alibaba", "Alibaba Cloud", "Grupo Alibaba", "阿里巴巴", "阿里云")
 
 
 REGISTRY: tuple[ModelEntry, ...] = (
@@ -36,6 +45,8 @@ REGISTRY: tuple[ModelEntry, ...] = (
         url_setting="rio_sglang_url",
         default_reasoning="swireasoning",
         context_limit=262_144,
+        names=("Rio 3.5", "Rio-3.5", "Rio Open"),
+        makers=RIO_MAKERS,
     ),
     ModelEntry(
         key="qwen3.5-397b-a17b",
@@ -45,6 +56,8 @@ REGISTRY: tuple[ModelEntry, ...] = (
         url_setting="qwen_sglang_url",
         default_reasoning="thinking",
         context_limit=262_144,
+        names=QWEN_NAMES,
+        makers=QWEN_MAKERS,
     ),
     ModelEntry(
         key="rio-3.0-open-mini",
@@ -55,6 +68,8 @@ REGISTRY: tuple[ModelEntry, ...] = (
         default_reasoning="swireasoning",
         images=False,
         context_limit=32_768,
+        names=("Rio 3.0", "Rio-3.0", "Rio Open Mini"),
+        makers=RIO_MAKERS,
     ),
     ModelEntry(
         key="qwen3-4b-thinking-2507",
@@ -65,6 +80,8 @@ REGISTRY: tuple[ModelEntry, ...] = (
         default_reasoning="thinking",
         images=False,
         context_limit=32_768,
+        names=QWEN_NAMES,
+        makers=QWEN_MAKERS,
     ),
     ModelEntry(
         key="tiny-random",

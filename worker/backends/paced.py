@@ -2,6 +2,8 @@
 
 For load tests and benchmarks of everything around the engine (web, Celery, Redis Streams): its
 timing is known exactly, so what the pipeline adds can be measured. Enabled with `RIO_PACED_MODEL=1`.
+A last message beginning `echo:` is answered with its own words instead (once, then `stop`), so a test
+can make it say what a model would ("echo: I am Qwen").
 """
 
 from __future__ import annotations
@@ -42,11 +44,12 @@ class PacedBackend:
     def execute(self, job: JobSpec, ctx: JobContext) -> Generator[Event, None, None]:
         yield Started(worker=ctx.worker, backend=self.name)
         t0 = time.perf_counter()
-        n = job.sampling.max_tokens
+        echo = echoed(job)
+        n = min(job.sampling.max_tokens, len(echo)) if echo else job.sampling.max_tokens
         for i in range(n):
             # sleep until this token's slot, so the rate stays exact whatever the consumer costs
             time.sleep(max(0.0, t0 + i * self.interval_s - time.perf_counter()))
-            word = WORDS[i % len(WORDS)] + " "
+            word = (echo or WORDS)[i % len(echo or WORDS)] + " "
             thinking = job.reasoning.mode != "off" and i < self.thinking_tokens
             yield ReasoningDelta(delta=word) if thinking else AnswerDelta(delta=word)
         elapsed = time.perf_counter() - t0
@@ -56,4 +59,10 @@ class PacedBackend:
             reasoning_tokens=min(n, self.thinking_tokens) if job.reasoning.mode != "off" else 0,
             tokens_per_s=n / elapsed if elapsed > 0 else 0.0,
         )
-        yield Done(finish_reason="length")
+        yield Done(finish_reason="stop" if echo and n == len(echo) else "length")
+
+
+def echoed(job: JobSpec) -> list[str]:
+    """The words after `echo:` in the last message, or none."""
+    text = job.messages[-1].text().strip() if job.messages else ""
+    return text[len("echo:") :].split() if text.lower().startswith("echo:") else []

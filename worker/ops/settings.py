@@ -53,7 +53,12 @@ class Settings(BaseModel):
     jobs_per_client: int = 4  # running at once per anonymous client (a comparison is two)
     user_requests_per_minute: int = 120  # per signed-in Hugging Face user
     user_jobs: int = 8  # running at once per signed-in Hugging Face user
-    trusted_proxies: str = ""  # comma-separated peer IPs whose X-Forwarded-For is believed
+    trusted_proxies: str = ""  # comma-separated proxy addresses or networks whose X-Forwarded-For is believed
+    trusted_proxy_hops: int = 0  # N > 0: every request passes exactly N proxies; the visitor is N+1-th from the right
+    votes_per_hour: int = 30  # battle votes per voter per hour (0 = no limit)
+    voter_pair_daily_cap: int = 5  # one voter's counted votes on one pair of contenders per day (0 = no cap)
+    voter_secret: str | None = None  # key of the voter hashes; unset: one random key kept in Redis
+    battle_contenders: str = ""  # `key` or `key:mode`, comma-separated; empty: every configured model
     web_metrics_port: int = 9464  # Prometheus /metrics of the web process (0 = off)
     worker_metrics_port: int = 9465  # of a worker process (0 = off; give each worker on a host its own)
     web_updates_per_s: int = 1000  # page updates per second one web process aims to stay within (render cadence)

@@ -26,7 +26,8 @@ from worker.queue.protocol import (
     parse_event,
 )
 from worker.queue.stream import APPEND_SCRIPT, STREAM_MAXLEN, append_args, key, worker_lost
-from worker.store.records import ShareStore, VoteStore
+from worker.store.records import ShareStore
+from worker.store.votes import VoteStore
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class JobClient:
         self.images = ImageStore(client, settings)
         self.shares = ShareStore(client, settings)
         self.admission = Admission(client, settings)
-        self.votes = VoteStore(client)
+        self.votes = VoteStore(client, settings)
         self._append = client.register_script(APPEND_SCRIPT)
         self._submit = client.register_script(SUBMIT_SCRIPT)
 

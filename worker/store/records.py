@@ -1,9 +1,9 @@
-"""Conversations kept on purpose: share snapshots (immutable, no expiry) and battle votes, in Redis.
+"""Conversations kept on purpose: share snapshots (immutable, no expiry), in Redis.
 
 Keys:
     share:<id>        one `Snapshot` as JSON, written once (SET NX), never changed, never expires
     keep:img:<sha>    the bytes of an image some snapshot shows (content-addressed, no expiry)
-    votes             list of `Vote` JSON, append-only
+    (battle votes: `worker.store.votes`)
 
 Because shares never expire, each one is bounded (turns, images, bytes: `share_max_*`) and counted
 against the client's shares per hour and the memory budget (`worker.limits.budgets`).
@@ -59,15 +59,6 @@ class Snapshot(Message_):
 
     def image_refs(self) -> set[str]:
         return {ref for side in self.sides for turn in side.turns for ref in turn.image_refs}
-
-
-class Vote(Message_):
-    v: Literal[1] = 1
-    battle: str  # the share id of the voted conversation
-    a: str  # contender names, as the leaderboard lists them
-    b: str
-    outcome: Outcome
-    time: float = Field(default_factory=time.time)
 
 
 class ShareStore:
@@ -138,14 +129,3 @@ class ShareStore:
         for ref in snapshot.image_refs():
             data = await self.image(ref)
             await self.redis.set(ref, data, ex=self.settings.image_ttl_s)
-
-
-class VoteStore:
-    def __init__(self, client: Any) -> None:
-        self.redis = client
-
-    async def add(self, vote: Vote) -> None:
-        await self.redis.rpush("votes", vote.model_dump_json())
-
-    async def all(self) -> list[Vote]:
-        return [Vote.model_validate_json(raw) for raw in await self.redis.lrange("votes", 0, -1)]

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from demo.battle import bradley_terry, contenders, draw, leaderboard
+from demo.battle import bradley_terry, contenders, draw, leaderboard, table
 from worker.jobs import Settings, Vote, available
 
 
@@ -49,3 +49,27 @@ def test_battles_draw_two_different_contenders_even_with_one_model():
     for _ in range(50):
         a, b = draw(pool, rng)
         assert a != b
+
+
+def test_excluded_votes_are_shown_but_never_rated():
+    counted = votes("A", "B", "a", 6) + votes("A", "B", "b", 2)
+    named = [v.model_copy(update={"excluded": "names_a_model", "reason": "answer B names Qwen"})
+             for v in votes("A", "B", "b", 50)]  # fmt: skip
+    only_excluded = [v.model_copy(update={"excluded": "voter_pair_cap"}) for v in votes("A", "C", "b", 3)]
+    rows = leaderboard(counted + named + only_excluded)
+    assert [r.name for r in rows] == ["A", "B", "C"]
+    by = {r.name: r for r in rows}
+    assert by["A"].rating == leaderboard(counted)[0].rating, "excluded votes move no rating"
+    assert (by["A"].battles, by["A"].excluded, by["B"].excluded, by["C"].excluded) == (8, 53, 50, 3)
+    assert table(rows)[2] == ["C", "—", "—", 0, "—", 3], "no counted vote: no rating"
+
+
+def test_battle_contenders_can_be_chosen_with_their_modes():
+    models = available(Settings(paced_model=True))
+    names = [(c.model, c.mode) for c in contenders(models, "paced:thinking, paced:off")]
+    assert names == [("paced", "thinking"), ("paced", "off")]
+    assert [(c.model, c.mode) for c in contenders(models, "tiny-random,unknown")] == [
+        ("tiny-random", "swireasoning"),
+        ("tiny-random", "thinking"),
+    ], "a bare key: its default mode and SwiReasoning off; a model not configured here: none"
+    assert all(c.model != "paced" for c in contenders(models)), "paced fights only when chosen"
