@@ -1,12 +1,12 @@
 """The README's GPU tables, generated from the benches' JSON (never typed by hand).
 
-    python -m bench.gpu_tables --combine $OUT --out bench/results/h200-YYYY-MM-DD.json
+    python -m bench.gpu_tables --combine $OUT --out $OUT     # -> $OUT/<gpu>-<date>.json
     python -m bench.gpu_tables bench/results/h200-YYYY-MM-DD.json [--readme README.md]
 
 `--combine` joins $OUT/local_gpu.json and $OUT/swireasoning_gpu.json (as bench/gpu_all.sh leaves
-them) into one file with the machine and date. Given a file, it prints the tables; with `--readme`
-it also replaces the README's text between `<!-- gpu-tables:begin -->` and `<!-- gpu-tables:end -->`.
-Standard library only.
+them) into one file with the machine and date (named `<gpu>-<date>.json` when --out is a folder).
+Given a file, it prints the tables; with `--readme` it also replaces the README's text between
+`<!-- gpu-tables:begin -->` and `<!-- gpu-tables:end -->`. Standard library only.
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ def local_table(result: dict[str, Any]) -> str:
     rows = [r for r in result.get("rows", []) if "columns" in r]
     w = result.get("workload", {})
     lines = [f"{w.get('new_tokens')} new tokens per row in every column after a {w.get('prompt_tokens')}-token "
-             f"prompt (prefill included), {w.get('repeats')} timed runs after one warm-up each; tok/s median (range):",
+             f"prompt (prefill included), {w.get('repeats')} timed runs after a warm-up of that shape; "
+             "tok/s median (range):",
              "", "| batch | " + " | ".join(LOCAL_NAMES[c] for c in result["columns"]) + " | SwiR / plain | floor |",
              "|---" * (len(result["columns"]) + 3) + "|"]  # fmt: skip
     for r in rows:
@@ -125,6 +126,12 @@ def combine(out_dir: Path) -> dict[str, Any]:
     return combined
 
 
+def file_name(m: dict[str, Any]) -> str:
+    """'NVIDIA H200' on 2026-12-02 -> 'h200-2026-12-02.json'."""
+    gpu = m["device"].split()[-1].lower().replace("(", "").replace(")", "") or "gpu"
+    return f"{gpu}-{m['date'][:10]}.json"
+
+
 def into_readme(readme: Path, tables: str) -> None:
     text = readme.read_text()
     if BEGIN not in text or END not in text:
@@ -143,9 +150,10 @@ def main() -> None:
     if a.combine:
         if not a.out:
             p.error("--combine needs --out")
-        a.out.write_text(json.dumps(combine(a.combine), indent=1))
-        a.file = a.file or a.out
-    if not a.file:
+        combined = combine(a.combine)
+        a.file = a.out / file_name(combined["machine"]) if a.out.is_dir() else a.out
+        a.file.write_text(json.dumps(combined, indent=1))
+    elif not a.file:
         p.error("give a combined JSON file (or --combine DIR --out FILE)")
     combined = json.loads(a.file.read_text())
     combined["source"] = str(a.file)

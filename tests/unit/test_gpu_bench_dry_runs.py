@@ -99,3 +99,5 @@ def test_gpu_tables_render_from_the_combined_json(bench_out, tmp_path):
     assert "| batch | HF generate(), dynamic cache | HF generate(), static cache + compile |" in text
     assert "| 2 | " in text and "PASS plugin step in a CUDA graph == eager, shard 0" in text
     assert json.loads(combined.read_text())["local_gpu"]["workload"]["repeats"] >= 3
+    ours = (ROOT / "README.md").read_text()  # the section `--readme README.md` rewrites
+    assert ours.count("<!-- gpu-tables:begin -->") == 1 and ours.count("<!-- gpu-tables:end -->") == 1
