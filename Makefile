@@ -14,7 +14,7 @@ demo: setup
 test: setup $(SGLANG_STAMP) chromium
 	$(BIN)/ruff check app.py demo worker swireasoning bench tests
 	$(BIN)/ruff format --check app.py demo worker swireasoning bench tests
-	$(BIN)/mypy app.py demo worker swireasoning
+	$(BIN)/mypy app.py demo worker swireasoning bench
 	$(BIN)/python -m pytest
 	# The model-dependent tests again on the portable kernels: one that rests on SIMD rounding fails on every machine.
 	ATEN_CPU_CAPABILITY=default $(BIN)/python -m pytest tests/unit/swireasoning/test_swireasoning_equivalence.py \

@@ -1,13 +1,18 @@
 """SwiReasoning's per-step work in the SGLang plugin on a GPU: the eager path as landed vs the fused one.
 
-    python -m bench.swireasoning_gpu        # table on stdout; with $OUT set, also $OUT/swir16.json
+    python -m bench.swireasoning_gpu        # table on stdout; with $OUT set, $OUT/swireasoning_gpu.json
     SWIR_BENCH_DRY_RUN=1 TRITON_INTERPRET=1 python -m bench.swireasoning_gpu   # the script on a CPU, tiny
 
 Vocabulary 248,320, hidden 4,096, bf16 embedding, float32 logits, a 1/8 vocabulary shard (one rank of
-eight); B = 1, 8, 32, 64, 128. GPU times are CUDA-event medians; "wall" rows are host time per step
-over a run of steps ended by one sync (what a step costs when nothing waits for it). Each figure is
-also given as a ratio to its floor (bytes it must read at the measured copy bandwidth). Then the
-exactness checks: the fused step against the eager controller on CUDA (PASS/FAIL).
+eight); B = 1, 8, 32, 64, 128. GPU rows: CUDA events around each call, the L2 cache flushed before
+each (outside the events), 30 calls: median and spread. "Wall" rows: host time per call over 30
+calls ended by one sync (what a step costs when nothing waits for it), three times. The per-step
+rows draw their inputs in turn from sets larger than twice the L2 cache. Each GPU figure is also
+given against its floor: the bytes it must read (embedding rows and float32 logits) at the measured
+read bandwidth (a reduction over 1 GiB; the copy bandwidth counts each byte twice and is kept for
+reference). The TP all-reduce is timed on a 1-rank group: its launch cost only, not the exchange
+between eight GPUs, which one GPU cannot show. The exactness checks run first
+(bench/swireasoning_gpu_checks.py, PASS/FAIL).
 
 Imports only torch, triton and swireasoning/ (the GPU machine has no pydantic, sglang, ...).
 Skips with a reason where there is no CUDA device or no triton.
@@ -15,180 +20,118 @@ Skips with a reason where there is no CUDA device or no triton.
 
 from __future__ import annotations
 
-import json
+import functools
 import logging
-import os
-import statistics
 import sys
+import tempfile
 import time
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import torch
 
-from bench.swireasoning_exact import SCENARIOS, config
+from bench.gpu_common import machine, read_bandwidth, write_json
+from bench.swireasoning_exact import config
+from bench.swireasoning_gpu_checks import checks
+from bench.swireasoning_gpu_setup import BATCHES, DEV, DRY, HIDDEN, RANKS, VOCAB, Fresh, Timer, graphed
 from swireasoning.controller import SwiRConfig, SwiRController
 from swireasoning.engine_table import StepInfo, SwiRTable, info_of
 from swireasoning.fused import FusedSwiRController, triton_kernels
 from swireasoning.fused_graph import SlotWrites, StepGraphs
-from swireasoning.mixture import (
-    blend,
-    blended_shard,
-    eager_blended_shard,
-    fused_blended_shard,
-    launch_mix,
-    mixture_shard,
-)
+from swireasoning.mixture import blend, blended_shard, eager_blended_shard, launch_mix, mixture_shard
 
 log = logging.getLogger("bench.swireasoning_gpu")
-DRY = os.environ.get("SWIR_BENCH_DRY_RUN") == "1"  # every line of the script on a CPU, tiny sizes
-DEV = "cpu" if DRY else "cuda"
-VOCAB, HIDDEN, RANKS = (2400, 64, 8) if DRY else (248_320, 4096, 8)
-BATCHES = (1, 8) if DRY else (1, 8, 32, 64, 128)
+JSON_NAME = "swireasoning_gpu.json"
+ALL_REDUCE = "TP all-reduce of the mixture [B, 4096] f32, 1-rank group (launch only)"
 
 
-def sync() -> None:
-    if not DRY:
-        torch.cuda.synchronize()
-
-
-def gpu_ms(fn: Callable[[], object], iters: int = 30, warmup: int = 3) -> float:
-    """Median CUDA-event time of one call, in ms."""
-    if DRY:
-        return wall_ms(fn)
-    for _ in range(warmup):
-        fn()
-    events = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)) for _ in range(iters)]
-    for start, end in events:
-        start.record()
-        fn()
-        end.record()
-    torch.cuda.synchronize()
-    return statistics.median(s.elapsed_time(e) for s, e in events)
-
-
-def wall_ms(fn: Callable[[], object], iters: int = 30, warmup: int = 3) -> float:
-    """Host time per call over `iters` calls and one final sync, in ms."""
-    if DRY:
-        iters, warmup = 1, 0
-    for _ in range(warmup):
-        fn()
-    sync()
-    t0 = time.perf_counter()
-    for _ in range(iters):
-        fn()
-    sync()
-    return (time.perf_counter() - t0) * 1e3 / iters
-
-
-def graphed(fn: Callable[[], object]) -> Callable[[], object]:
-    """fn captured in a CUDA graph (its inputs and state are static tensors): returns the replay."""
-    if DRY:
-        for _ in range(2):
-            fn()
-        return fn
-    stream = torch.cuda.Stream()
-    stream.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(stream):
-        for _ in range(2):
-            fn()
-    torch.cuda.current_stream().wait_stream(stream)
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        fn()
-    return graph.replay
-
-
-def bandwidth() -> float:
-    """Device-to-device copy, bytes read per ms (read + write counted, as the floor reads only)."""
-    src = torch.empty(1 << (20 if DRY else 30), dtype=torch.uint8, device=DEV)
-    dst = torch.empty_like(src)
-    ms = gpu_ms(lambda: dst.copy_(src), iters=10)
-    return 2 * src.numel() / ms
-
-
-def inputs(b: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    logits = torch.randn(b, VOCAB, generator=g, device=DEV) * (torch.rand(b, 1, generator=g, device=DEV) * 6)
-    return logits, torch.randint(9, VOCAB, (b,), generator=g, device=DEV)
-
-
-def controller_rows(b: int, logits: torch.Tensor, sampled: torch.Tensor) -> dict[str, float]:
+def controller_rows(t: Timer, b: int, fresh: Fresh) -> dict[str, Any]:
     cfg = config(max_switch_count=None)
     eager, fused = SwiRController(cfg, b, DEV), FusedSwiRController(cfg, b, DEV)
     out = {
-        "controller eager": gpu_ms(lambda: eager._step(logits, sampled)),  # as landed (no in-place copy-back)
-        "controller fused": gpu_ms(lambda: fused.step(logits, sampled)),
+        "controller eager": t.gpu(lambda: eager._step(*fresh.next())),  # as landed (no in-place copy-back)
+        "controller fused": t.gpu(lambda: fused.step(*fresh.next())),
     }
-    replay = graphed(lambda: fused.fused_step(logits, sampled))
-    out["controller fused, CUDA graph"] = gpu_ms(replay)
+    logits, sampled = fresh.next()
+    out["controller fused, CUDA graph"] = t.gpu(graphed(lambda: fused.fused_step(logits, sampled)))
     captured = SwiRController(cfg, b, DEV)
     try:
-        out["controller eager, CUDA graph"] = gpu_ms(graphed(lambda: captured.step(logits, sampled)))
+        out["controller eager, CUDA graph"] = t.gpu(graphed(lambda: captured.step(logits, sampled)))
     except RuntimeError:
         log.exception("the eager step did not capture")
-        out["controller eager, CUDA graph"] = float("nan")
     return out
 
 
-def table_rows(b: int, logits: torch.Tensor, sampled: torch.Tensor) -> dict[str, float]:
+def table_rows(t: Timer, b: int, fresh: Fresh) -> dict[str, Any]:
     """The plugin's table step and its per-token entries, as landed (host syncs) and now."""
     cfg = config(max_switch_count=None)
     rids = [f"r{i}" for i in range(b)]
     old, new = SwiRTable(cfg, capacity=4096, device=DEV), SwiRTable(cfg, capacity=4096, device=DEV)
-    old.controller = SwiRController(cfg, 4096, DEV)  # the eager controller, as landed
+    old.controller = SwiRController(cfg, 4096, DEV)  # type: ignore[assignment]  # the eager controller, as landed
     for table in (old, new):
         for rid in rids:
             table.admit(rid, {}, max_new_tokens=38912)
 
     def landed() -> None:
-        outcome = old.step(rids, logits, sampled)
+        outcome = old.step(rids, *fresh.next())
         assert outcome is not None
         info_of(outcome.directive).tolist()  # as landed: feed flags and entries read at once (syncs)
 
     def ours() -> None:
-        outcome = new.step(rids, logits, sampled)
+        outcome = new.step(rids, *fresh.next())
         assert outcome is not None
         outcome.step_info(b)  # the copy starts; read after SGLang's own sync
 
-    return {
-        "table step + step_info eager (wall)": wall_ms(landed),
-        "table step + step_info fused (wall)": wall_ms(ours),
-    }
+    return {"table step + step_info eager (wall)": t.wall(landed), "table step + step_info fused (wall)": t.wall(ours)}
 
 
-def mixture_rows(b: int, logits: torch.Tensor, sampled: torch.Tensor, emb: torch.Tensor) -> dict[str, float]:
+def mixture_rows(t: Timer, b: int, fresh: Fresh, emb: torch.Tensor) -> dict[str, Any]:
     shard, start = emb[: VOCAB // RANKS], 0
-    d = FusedSwiRController(config(), b, DEV).step(logits, sampled)
-    de = SwiRController(config(), b, DEV).step(logits, sampled)
-    assert de.probs is not None
-    probs = de.probs
+    fused, eager = FusedSwiRController(config(), b, DEV), SwiRController(config(), b, DEV)
+    pairs = [(fused.step(*s), eager.step(*s)) for s in fresh.sets]  # each set's decisions, fused and eager
+    turn = iter(range(1 << 62))
+
+    def nxt() -> tuple[Any, Any]:
+        return pairs[next(turn) % len(pairs)]
 
     def per_row(k: int | None) -> Callable[[], object]:
         def run() -> None:  # as stash_mixtures looped (one all-reduce per row left out: one rank)
+            de = nxt()[1]
+            assert de.probs is not None
             for row in range(b):
-                mix = mixture_shard(probs[row : row + 1], shard, start, k)
-                anchor = shard[de.anchor_id[row : row + 1]]
-                blend(mix, de.mix_weight[row : row + 1], anchor, de.anchor_weight[row : row + 1])
+                mix = mixture_shard(de.probs[row : row + 1], shard, start, k)
+                blend(
+                    mix,
+                    de.mix_weight[row : row + 1],
+                    shard[de.anchor_id[row : row + 1]],
+                    de.anchor_weight[row : row + 1],
+                )
 
         return run
 
     ks = torch.full((b,), 64, device=DEV)
     out = {
-        "mixture shard per row": gpu_ms(per_row(None), iters=10),
-        "mixture shard batched, torch": gpu_ms(lambda: eager_blended_shard(d, shard, start)),
-        "mixture shard batched": gpu_ms(lambda: blended_shard(d, shard, start)),
-        "top-64 shard batched": gpu_ms(lambda: blended_shard(d, shard, start, ks, 64, any_exact=False)),
-        "exact full vocabulary batched": gpu_ms(lambda: blended_shard(d, emb, 0)),
+        "mixture shard per row": t.gpu(per_row(None), iters=10),
+        "mixture shard batched, torch": t.gpu(lambda: eager_blended_shard(nxt()[0], shard, start)),
+        "mixture shard batched": t.gpu(lambda: blended_shard(nxt()[0], shard, start)),
+        "top-64 shard batched": t.gpu(lambda: blended_shard(nxt()[0], shard, start, ks, 64, any_exact=False)),
+        "exact full vocabulary batched": t.gpu(lambda: blended_shard(nxt()[0], emb, 0)),
     }
     kernels, acc = triton_kernels(), torch.zeros(b, HIDDEN, device=DEV)
-    for bd, name in ((0, "mixture kernel alone"), (256, "mixture kernel alone, 256 columns a block")):
-        out[name] = gpu_ms(lambda bd=bd: launch_mix(kernels, d, shard, start, d.mix_weight, acc, bd))  # type: ignore[misc]
-    if b in (8, 64):
-        out["top-64 shard per row"] = gpu_ms(per_row(64), iters=5)
+
+    def kernel_alone(bd: int) -> None:
+        d = nxt()[0]
+        launch_mix(kernels, d, shard, start, d.mix_weight, acc, bd)
+
+    out["mixture kernel alone"] = t.gpu(lambda: kernel_alone(0))
+    out["mixture kernel alone, 256 columns a block"] = t.gpu(lambda: kernel_alone(256))
+    if b in (8, 64) or (DRY and b == BATCHES[-1]):
+        out["top-64 shard per row"] = t.gpu(per_row(64), iters=5)
     return out
 
 
-def plugin_rows(b: int, logits: torch.Tensor, sampled: torch.Tensor, emb: torch.Tensor) -> dict[str, float]:
+def plugin_rows(t: Timer, b: int, fresh: Fresh, emb: torch.Tensor) -> dict[str, Any]:
     """What around_sample adds per decode step with every row SwiReasoning (one rank, no all-reduce):
     the logits clone, the table step, the id write, the batched mixture, the slot writes."""
     cfg = config(max_switch_count=None)
@@ -197,10 +140,10 @@ def plugin_rows(b: int, logits: torch.Tensor, sampled: torch.Tensor, emb: torch.
         table.admit(rid, {}, max_new_tokens=38912)
     slot_embeds = torch.zeros(4097, HIDDEN, dtype=emb.dtype, device=DEV)
     slot_flag = torch.zeros(4097, dtype=torch.bool, device=DEV)
-    shard, next_ids = emb[: VOCAB // RANKS], sampled.clone()
+    shard, next_ids = emb[: VOCAB // RANKS], fresh.sets[0][1].clone()
 
     def step() -> None:
-        raw = logits.clone()
+        raw = fresh.next()[0].clone()
         outcome = table.step(rids, raw, next_ids)
         assert outcome is not None and outcome.slots is not None
         next_ids.copy_(outcome.ids)
@@ -209,18 +152,19 @@ def plugin_rows(b: int, logits: torch.Tensor, sampled: torch.Tensor, emb: torch.
         slot_flag[outcome.slots] = outcome.directive.feed_mixture
         outcome.step_info(b)
 
-    out = {"plugin step, all rows (GPU)": gpu_ms(step), "plugin step, all rows (wall)": wall_ms(step)}
+    out = {"plugin step, all rows (GPU)": t.gpu(step), "plugin step, all rows (wall)": t.wall(step)}
     graphs, slots = graph_plugin(cfg, b, shard, rids)
 
     def replayed() -> None:  # as graphed_sample: logits into the graph's input, replay, ids, entries
+        logits, sampled = fresh.next()
         graphs.logits[:b].copy_(logits)
         captured = graphs.run(sampled, slots, [0] * b, True)
         assert captured.ids is not None and captured.directive is not None
         next_ids.copy_(captured.ids)
         StepInfo(info_of(captured.directive), list(range(b)), b)
 
-    out["plugin step, CUDA graph, all rows (GPU)"] = gpu_ms(replayed)
-    out["plugin step, CUDA graph, all rows (wall)"] = wall_ms(replayed)
+    out["plugin step, CUDA graph, all rows (GPU)"] = t.gpu(replayed)
+    out["plugin step, CUDA graph, all rows (wall)"] = t.wall(replayed)
     return out
 
 
@@ -235,195 +179,125 @@ def graph_plugin(cfg: SwiRConfig, b: int, shard: torch.Tensor, rids: list[str]) 
     return graphs, [table.slots[r] for r in rids]
 
 
-def check_graph(fused: bool) -> list[str]:
-    """A controller's step captured once in a CUDA graph and replayed on fresh inputs copied into its
-    static ones makes the eager controller's decisions, step after step (state carried in place)."""
-    from bench.swireasoning_exact import STATE, compare
+@contextmanager
+def one_rank_group() -> Iterator[Any]:
+    """A torch.distributed world of one (NCCL on CUDA, gloo in a dry run), or None where none starts."""
+    import datetime
 
-    b, g, cfg = 4, torch.Generator(device=DEV).manual_seed(5), config()
-    ref, fresh = SwiRController(cfg, b, DEV), SwiRController(cfg, b, DEV)
-    cap = FusedSwiRController(cfg, b, DEV) if fused else SwiRController(cfg, b, DEV)
-    logits, sampled = inputs(b, g)
-    held = {}
+    import torch.distributed as dist
 
-    def run() -> None:
-        fused_cap = isinstance(cap, FusedSwiRController)
-        held["d"] = cap.fused_step(logits, sampled) if fused_cap else cap.step(logits, sampled)
-
-    replay = graphed(run)
-    for name in STATE:  # the warm-up steps advanced it
-        getattr(cap, name).copy_(getattr(fresh, name))
-    bad: list[str] = []
-    for t in range(30):
-        new_logits, new_sampled = inputs(b, g)
-        logits.copy_(new_logits)
-        sampled.copy_(new_sampled)
-        replay()
-        bad += compare(f"graph t={t}", ref.step(logits, sampled), held["d"], ref, cap)
-    return bad
+    with tempfile.TemporaryDirectory() as tmp:  # the file store removes its file when the group ends
+        try:
+            dist.init_process_group("gloo" if DRY else "nccl", init_method=f"file://{tmp}/store", rank=0,
+                                    world_size=1, timeout=datetime.timedelta(seconds=60))  # fmt: skip
+        except Exception:
+            log.exception("no 1-rank process group: the all-reduce row is missing")
+            yield None
+            return
+        try:
+            yield dist
+        finally:
+            dist.destroy_process_group()
 
 
-def check_mixture(emb: torch.Tensor, blended: Callable[..., torch.Tensor] = blended_shard) -> list[str]:
-    """The batched mixture from the fused step's statistics, summed over the eight shards, within
-    bf16 rounding of the float64 blend (exact and per-row top-k rows): `blended` is the torch form
-    or the Triton kernel's."""
-    g = torch.Generator(device=DEV).manual_seed(6)
-    logits, sampled = inputs(6, g)
-    d = FusedSwiRController(config(), 6, DEV).step(logits, sampled)
-    ks_host = [0, 1, 64, 0, 20, 0]
-    ks = torch.tensor(ks_host, device=DEV)
-    shard = VOCAB // RANKS
-    total = sum(blended(d, emb[s : s + shard], s, ks, 64, True) for s in range(0, VOCAB, shard))
-    p = torch.softmax(logits.double(), -1)
-    top = torch.topk(p, 64, -1)
-    want = []
-    for row, k in enumerate(ks_host):
-        w = p[row]
-        if k:
-            w = torch.zeros_like(w).scatter(0, top.indices[row, :k], top.values[row, :k] / top.values[row, :k].sum())
-        mix = w @ emb.double()
-        want.append(d.mix_weight[row].double() * mix + d.anchor_weight[row].double() * emb[d.anchor_id[row]].double())
-    err = (total.double() - torch.stack(want)).abs().max().item()
-    bound = 2**-8 * emb.abs().max().item()
-    return [] if err <= bound else [f"mixture: max error {err:.3g} > {bound:.3g}"]
+def all_reduce_rows(t: Timer, b: int, dist: Any) -> dict[str, Any]:
+    """The plugin's one all-reduce per step of the rows' float32 mixtures, on a 1-rank group."""
+    if dist is None:
+        return {}
+    x = torch.zeros(b, HIDDEN, dtype=torch.float32, device=DEV)
+    return {ALL_REDUCE: t.gpu(lambda: dist.all_reduce(x))}
 
 
-def check_plugin_graph(emb: torch.Tensor) -> list[str]:
-    """The captured plugin step (swireasoning/fused_graph.py) against the eager one, step after step,
-    on changing subsets of the rows: the eager controller's decisions, state and fed flags, and
-    the torch mixture within bf16 (top-k rows included)."""
-    from bench.swireasoning_exact import STATE
-
-    cfg, g = config(max_switch_count=None), torch.Generator(device=DEV).manual_seed(7)
-    shard, start = emb[VOCAB // RANKS : 2 * VOCAB // RANKS], VOCAB // RANKS
-    ref, new = SwiRTable(cfg, capacity=8, device=DEV), SwiRTable(cfg, capacity=8, device=DEV)
-    ref.controller = SwiRController(cfg, 9, DEV)  # type: ignore[assignment]  # the eager reference
-    rids, ks = ["a", "b", "c", "d", "e"], [0, 3, 0, 64, 0]
-    for table in (ref, new):
-        for rid in rids:
-            table.admit(rid, {}, max_new_tokens=60)
-    writes = SlotWrites(torch.zeros(10, HIDDEN, dtype=emb.dtype, device=DEV),
-                        torch.zeros(10, dtype=torch.bool, device=DEV))  # fmt: skip
-    graphs, bad = StepGraphs(new, shard, start, VOCAB, max_rows=8, writes=writes), []
-    for t in range(30):
-        batch = rids[: 3 + t % 3]
-        logits, sampled = inputs(len(batch), g)
-        want = ref.step(batch, logits, sampled)
-        assert want is not None
-        mix = eager_blended_shard(want.directive, shard, start, torch.tensor(ks[: len(batch)], device=DEV), 64, True)
-        graphs.logits[: len(batch)].copy_(logits)
-        got = graphs.run(sampled, [new.slots[r] for r in batch], ks[: len(batch)], True)
-        assert got.ids is not None and got.mixed is not None and got.directive is not None
-        same = torch.equal(got.ids, want.ids) and torch.equal(got.directive.feed_mixture, want.directive.feed_mixture)
-        same = same and torch.equal(new.ever_fed[:8], ref.ever_fed[:8])
-        same = same and all(torch.equal(getattr(new.controller, n)[:8], getattr(ref.controller, n)[:8]) for n in STATE)
-        err = (got.mixed - mix).abs().max().item()
-        if not same or err > 2**-8 * emb.abs().max().item():
-            bad.append(f"t={t}: decisions/state equal {same}, mixture error {err:.3g}")
-    return bad
-
-
-def checks(emb: torch.Tensor) -> dict[str, list[str]]:
-    out = {f"fused == eager, {name}": fn(VOCAB, DEV) for name, fn in SCENARIOS.items()}
-    out["fused == eager, fused step in a CUDA graph"] = check_graph(fused=True)
-    out["eager step capturable, replayed == eager"] = check_graph(fused=False)
-    out["batched mixture (torch form) within bf16 of float64"] = check_mixture(emb, eager_blended_shard)
-    out["batched mixture (Triton kernel) within bf16 of float64"] = check_mixture(emb, fused_blended_shard)
-    out["plugin step in a CUDA graph == eager plugin step"] = check_plugin_graph(emb)
-    return out
-
-
-FLOORS = {  # row -> what it must read at least: (logits rows, shard reads, full-embedding reads)
-    "controller eager": (1, 0, 0), "controller fused": (1, 0, 0), "controller fused, CUDA graph": (1, 0, 0),
-    "controller eager, CUDA graph": (1, 0, 0), "mixture shard per row": (0, 1, 0),
-    "mixture shard batched": (0, 1, 0), "mixture shard batched, torch": (0, 1, 0),
-    "mixture kernel alone": (0, 1, 0), "mixture kernel alone, 256 columns a block": (0, 1, 0),
-    "top-64 shard batched": (0, 0, 0), "top-64 shard per row": (0, 0, 0),
-    "exact full vocabulary batched": (0, 0, 1), "plugin step, all rows (GPU)": (1, 1, 0),
-    "plugin step, CUDA graph, all rows (GPU)": (1, 1, 0),
+FLOOR_PARTS = {  # row -> what it must read at least (see floor_bytes)
+    "controller eager": ("logits",), "controller fused": ("logits",), "controller fused, CUDA graph": ("logits",),
+    "controller eager, CUDA graph": ("logits",), "mixture shard per row": ("shard", "shard_logits"),
+    "mixture shard batched": ("shard", "shard_logits"), "mixture shard batched, torch": ("shard", "shard_logits"),
+    "mixture kernel alone": ("shard", "shard_logits"),
+    "mixture kernel alone, 256 columns a block": ("shard", "shard_logits"),
+    "top-64 shard batched": ("logits", "topk"), "top-64 shard per row": ("logits", "topk"),
+    "exact full vocabulary batched": ("full", "logits"), "plugin step, all rows (GPU)": ("shard", "logits"),
+    "plugin step, CUDA graph, all rows (GPU)": ("shard", "logits"),
 }  # fmt: skip
 
 
-ORDER = (
-    "controller eager", "controller eager, CUDA graph", "controller fused", "controller fused, CUDA graph",
-    "table step + step_info eager (wall)", "table step + step_info fused (wall)", "mixture shard per row",
-    "mixture shard batched, torch", "mixture shard batched", "mixture kernel alone",
-    "mixture kernel alone, 256 columns a block",
-    "top-64 shard per row", "top-64 shard batched", "exact full vocabulary batched",
-    "plugin step, all rows (GPU)", "plugin step, all rows (wall)", "plugin extra work, less the shard read (GPU)",
-    "plugin step, CUDA graph, all rows (GPU)", "plugin step, CUDA graph, all rows (wall)",
-    "plugin extra work, less the shard read, CUDA graph (GPU)",
-)  # fmt: skip
+def floor_bytes(name: str, b: int) -> int:
+    """Bytes a row must read: float32 logits (all, or the shard's columns), the bf16 shard or whole
+    embedding, the top-64 rows' embeddings."""
+    size = {"logits": b * VOCAB * 4, "shard_logits": b * (VOCAB // RANKS) * 4, "shard": VOCAB // RANKS * HIDDEN * 2,
+            "full": VOCAB * HIDDEN * 2, "topk": b * 64 * HIDDEN * 2}  # fmt: skip
+    return sum(size[part] for part in FLOOR_PARTS.get(name, ()))
 
 
-def measure(emb: torch.Tensor, bw: float) -> dict[str, dict[int, dict[str, float]]]:
-    table: dict[str, dict[int, dict[str, float]]] = {}
+def extra_work(rows: dict[str, Any], b: int, read_bps: float) -> dict[str, Any]:
+    """The plugin step less its shard read at the floor: the work it adds beyond that one read."""
+    shard_ms = floor_bytes("mixture shard batched", b) / read_bps * 1e3
+    out = {}
+    for path in ("", ", CUDA graph"):
+        cell = rows.get(f"plugin step{path}, all rows (GPU)")
+        if cell is not None:
+            out[f"plugin extra work, less the shard read{path} (GPU)"] = {"median": cell["median"] - shard_ms}
+    return out
+
+
+def measure(emb: torch.Tensor, read_bps: float, t: Timer, dist: Any) -> dict[str, dict[str, Any]]:
+    """table[row name][str(B)] = {"ms": spread, "floor_ms", "floor_bytes"}; inputs drawn fresh per B."""
+    table: dict[str, dict[str, Any]] = {}
     g = torch.Generator(device=DEV).manual_seed(0)
     for b in BATCHES:
-        logits, sampled = inputs(b, g)
-        rows: dict[str, float] = {}
-        for group in (controller_rows, table_rows, mixture_rows, plugin_rows):
+        fresh, rows = Fresh(b, g, t.flush.l2_bytes), dict[str, Any]()
+        groups: list[Callable[[], dict[str, Any]]] = [
+            functools.partial(controller_rows, t, b, fresh),
+            functools.partial(table_rows, t, b, fresh),
+            functools.partial(mixture_rows, t, b, fresh, emb),
+            functools.partial(plugin_rows, t, b, fresh, emb),
+            functools.partial(all_reduce_rows, t, b, dist),
+        ]
+        for group in groups:
             try:
-                args = (b, logits, sampled) if group in (controller_rows, table_rows) else (b, logits, sampled, emb)
-                rows |= group(*args)
+                rows |= group()
             except Exception:  # one GPU session: keep the other rows
-                log.exception("%s failed at B=%d", group.__name__, b)
-        floor_shard = VOCAB // RANKS * HIDDEN * 2 / bw
-        for name, ms in rows.items():
-            n_logits, n_shard, n_full = FLOORS.get(name, (0, 0, 0))
-            floor = (n_logits * b * VOCAB * 4 + (n_shard / RANKS + n_full) * VOCAB * HIDDEN * 2) / bw
-            table.setdefault(name, {})[b] = {"ms": ms, "floor_ms": floor}
-        for path in ("", ", CUDA graph"):
-            extra = rows.get(f"plugin step{path}, all rows (GPU)", float("nan")) - floor_shard
-            name = f"plugin extra work, less the shard read{path} (GPU)"
-            table.setdefault(name, {})[b] = {"ms": extra, "floor_ms": 0.0}
+                log.exception("a group of rows failed at B=%d", b)
+        rows |= extra_work(rows, b, read_bps)
+        for name, cell in rows.items():
+            need = floor_bytes(name, b)
+            table.setdefault(name, {})[str(b)] = {"ms": cell, "floor_bytes": need, "floor_ms": need / read_bps * 1e3,
+                                                  "fresh_input_bytes": fresh.bytes}  # fmt: skip
         log.info("B=%d measured", b)
     return table
-
-
-def render(table: dict[str, dict[int, dict[str, float]]]) -> str:
-    lines = ["| per decode step | " + " | ".join(f"B={b}" for b in BATCHES) + " |", "|---" * (len(BATCHES) + 1) + "|"]
-    order = [*ORDER, *(name for name in table if name not in ORDER)]
-    for name, cells in ((n, table[n]) for n in order if n in table):
-        shown = []
-        for b in BATCHES:
-            cell = cells.get(b)
-            if cell is None:
-                shown.append("—")
-            elif cell["floor_ms"] > 0:
-                shown.append(f"{cell['ms']:.3f} ms ({cell['ms'] / cell['floor_ms']:.1f}× floor)")
-            else:
-                shown.append(f"{cell['ms']:.3f} ms")
-        lines.append(f"| {name} | " + " | ".join(shown) + " |")
-    return "\n".join(lines)
 
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if not DRY and not torch.cuda.is_available():
         print("SKIP: no CUDA device; this bench times the GPU path (tests cover the CPU one).")
+        write_json(JSON_NAME, {"skipped": "no CUDA device"})
         return 0
     if triton_kernels() is None:
         print("SKIP: triton is not installed; the fused step needs it on CUDA.")
+        write_json(JSON_NAME, {"skipped": "no triton"})
         return 0
-    t0 = time.perf_counter()
-    bw = bandwidth()
+    t0, timer = time.perf_counter(), Timer()
+    bw = read_bandwidth(DEV)
+    payload: dict[str, Any] = {
+        "machine": machine("CPU (dry run)" if DRY else torch.cuda.get_device_name()), "bandwidth": bw,
+        "sizes": {"vocab": VOCAB, "hidden": HIDDEN, "ranks": RANKS, "batches": list(BATCHES)},
+        "method": {"gpu_rows": "CUDA events per call, L2 flushed before each, 30 calls",
+                   "wall_rows": "30 calls + 1 sync, 3 times",
+                   "l2_bytes": timer.flush.l2_bytes, "floor": "bytes read / read bandwidth",
+                   "all_reduce": "1-rank group: launch cost only; the TP-8 exchange is not measured"},
+    }  # fmt: skip
     emb = (torch.randn(VOCAB, HIDDEN, device=DEV) * 0.02).to(torch.bfloat16)
-    results = checks(emb)
-    table = measure(emb, bw)
-    name = "CPU (dry run)" if DRY else torch.cuda.get_device_name()
-    print(f"{name}: copy bandwidth {bw / 1e9:.2f} TB/s (bytes read per s)")
-    print(render(table))
-    for name, bad in results.items():
-        why = f": {len(bad)} mismatches, " + "; ".join(bad[:5]) if bad else ""
-        print(f"{'PASS' if not bad else 'FAIL'} {name}{why}")
-    print(f"total {time.perf_counter() - t0:.0f} s")
-    if os.environ.get("OUT"):
-        payload = {"device": name, "bandwidth_tb_s": bw / 1e9,
-                   "table": {k: {str(b): v for b, v in cells.items()} for k, cells in table.items()},
-                   "checks": {k: v for k, v in results.items()}}  # fmt: skip
-        Path(os.environ["OUT"], "swir16.json").write_text(json.dumps(payload, indent=1))
-    return 1 if any(results.values()) else 0
+    payload["checks"] = checks(emb)
+    write_json(JSON_NAME, payload)
+    with one_rank_group() as dist:
+        payload["table"] = measure(emb, bw["read_Bps"], timer, dist)
+    payload["seconds"] = time.perf_counter() - t0
+    write_json(JSON_NAME, payload)
+    from bench.gpu_tables import swireasoning_table
+
+    print(swireasoning_table(payload))
+    print(f"total {payload['seconds']:.0f} s")
+    return 1 if any(payload["checks"].values()) else 0
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ too: other processes on these small machines shift every figure.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -63,7 +64,7 @@ def stack(tmp: Path, sessions: int, interval_s: float) -> Iterator[tuple[Setting
         plain = spawn(["-m", "bench.web_plain", str(port)], env_for(settings), tmp / "plain.log")
         procs += [web, plain]
         for proc, u in ((web, url), (plain, plain_url)):  # a loaded machine may take minutes
-            wait_for(lambda u=u: answers(u), 300, u, proc)
+            wait_for(functools.partial(answers, u), 300, u, proc)
         yield settings, web.pid, url, plain.pid, plain_url
     finally:
         for p in reversed(procs):
