@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from demo.battle import bradley_terry, contenders, draw, leaderboard, table
+from demo.battle import Contender, bradley_terry, contenders, draw, leaderboard, table
 from worker.jobs import Settings, Vote, available
 
 
@@ -65,3 +65,10 @@ def test_intervals_have_the_width_the_votes_allow_and_narrow_with_more_votes():
         widths.append(rows[0].high - rows[0].low)
         assert table(rows)[0][2] == f"{rows[0].low:.0f} – {rows[0].high:.0f}"
     assert 0.4 < widths[1] / widths[0] < 0.6
+
+
+def test_contenders_are_each_model_in_its_default_mode_swireasoning_also_off_and_never_paced():
+    pool = contenders(available(Settings(paced_model=True)))
+    label = "tiny-random (random weights, meaningless output)"
+    assert pool == [Contender(f"{label} · SwiReasoning", "tiny-random", "swireasoning"),
+                    Contender(f"{label} · thinking", "tiny-random", "thinking")]  # fmt: skip
