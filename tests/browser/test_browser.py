@@ -36,6 +36,12 @@ def messages_text(page, elem_id: str) -> str:
     return pane_text(page, elem_id).split("\n", 1)[1].strip()
 
 
+ANSWERED_NOT_DONE = """() => ['compare-a', 'compare-b'].every(id => {
+    const t = document.getElementById(id).innerText, end = t.indexOf('both of you.');
+    const after = t.slice(end + 'both of you.'.length).split('\\n').filter(l => l.trim() && !l.startsWith('⏳'));
+    return end >= 0 && after.length > 0 && !t.includes('tok/s'); })"""
+
+
 def test_compare_with_an_image_then_share_and_open_the_link(browser, web, tmp_path):
     img = tmp_path / "green.png"
     Image.new("RGB", (80, 60), (10, 200, 40)).save(img)
@@ -46,12 +52,9 @@ def test_compare_with_an_image_then_share_and_open_the_link(browser, web, tmp_pa
     page.wait_for_selector("#compare-prompt img", timeout=15_000)
     page.locator("#compare-prompt textarea").fill("Describe this picture, both of you.")
     page.locator("#compare-prompt textarea").press("Enter")
-    # both sides visibly streaming before either has finished
-    page.wait_for_function(
-        """() => ['compare-a', 'compare-b'].every(id => {
-                 const t = document.getElementById(id).innerText; return t.includes('Describe') && t.length > 60; })""",
-        timeout=30_000,
-    )
+    # both sides visibly streaming before either has finished: at one moment, each pane shows model output
+    # after the prompt (not the label, the prompt or a queue line) and neither has its stats line yet
+    page.wait_for_function(ANSWERED_NOT_DONE, timeout=30_000)
     page.screenshot(path=str(SHOTS / "compare-streaming.png"), full_page=True)
     page.wait_for_function(
         "() => ['compare-a', 'compare-b'].every(id => document.getElementById(id).innerText.includes('tok/s'))",
@@ -86,10 +89,12 @@ def test_reloading_a_running_chat_replays_and_follows_it_to_the_end(browser, web
     page.wait_for_function("() => document.querySelector('#model input')?.value.startsWith('paced')")
     page.locator("#prompt textarea").fill("A long steady answer, please.")
     page.locator("#prompt textarea").press("Enter")
-    page.wait_for_function("() => document.getElementById('chat').innerText.includes('steady')", timeout=30_000)
+    # "steady pace" is the paced backend's answer (the prompt says "steady answer"): only tokens meet the wait
+    page.wait_for_function("() => document.getElementById('chat').innerText.includes('steady pace')", timeout=30_000)
     before = pane_text(page, "chat")
+    assert "512 tokens" not in before, "reloaded mid-answer"
     page.reload(wait_until="load")
-    page.wait_for_function("() => document.getElementById('chat')?.innerText.includes('A long steady answer')",
+    page.wait_for_function("() => document.getElementById('chat')?.innerText.includes('steady pace')",
                            timeout=30_000)  # fmt: skip
     page.screenshot(path=str(SHOTS / "resumed-mid-stream.png"), full_page=True)
     page.wait_for_function("() => document.getElementById('chat').innerText.includes('512 tokens')", timeout=60_000)

@@ -75,9 +75,11 @@ def test_swireasoning_job_streams_its_counts_and_latent_marks_consistently(clien
     final = last_answer(messages)
     client.predict(api_name="/new_chat")
     tokens = tokens_within(final.footer, 80)
-    match = re.search(r"thinking (\d+) explicit \+ (\d+) latent(?: · (\d+) switch(?:es)?)?", final.footer)
+    match = re.search(r"thinking (\d+) explicit \+ (\d+) latent(?: · (\d+) (switch|switches)\b)?", final.footer)
     assert match, final.footer
     explicit, latent, switches = int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
+    assert match.group(3) != "0" and (switches == 1) == (match.group(4) == "switch"), "'1 switch', 'N switches'"
+    assert latent >= 1, "generation starts latent (the controller's first step), so one latent step at least"
     assert 1 <= explicit + latent <= tokens, "the thinking steps are steps of this answer"
     assert 'class="swir-latent"' not in final.thinking or latent >= 1, "latent marks only where latent steps were"
     titles = [m["metadata"].get("title", "") for m in messages if m.get("metadata")]

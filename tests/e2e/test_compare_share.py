@@ -54,10 +54,17 @@ def test_both_sides_stream_at_once_and_end_with_stats_and_a_summary(client):
             both_partial += 1
     a, b, summary = panes(job.result())
     assert both_partial >= 2, "both sides should be seen growing together, not one after the other"
+    stats = []
     for pane in (a, b):
-        assert re.search(r"TTFT \d+ ms · [\d.]+ tok/s · \d+ tokens", last_answer(pane).footer)
-    assert re.search(r"\d+ vs \d+ tokens\.$", summary), summary
-    assert "SwiReasoning" in summary or "thinking" in summary
+        found = re.search(r"TTFT (\d+) ms · [\d.]+ tok/s · (\d+) tokens", last_answer(pane).footer)
+        assert found, last_answer(pane).footer
+        stats.append((int(found.group(1)), int(found.group(2))))
+    (ttft_a, n_a), (ttft_b, n_b) = stats
+    # the summary says what the two footers say: each side's token count and TTFT, and which came first
+    assert summary.endswith(f"; {n_a} vs {n_b} tokens."), summary
+    tiny = "tiny-random (random weights, meaningless output)"
+    first = f"{tiny} · SwiReasoning" if ttft_a <= ttft_b else f"{tiny} · thinking"
+    assert f"{first} answered first (TTFT {ttft_a} vs {ttft_b} ms)" in summary, summary
 
 
 def test_a_failing_side_shows_its_error_while_the_other_keeps_streaming(client):
@@ -145,14 +152,19 @@ def test_chat_share_keeps_models_parameters_and_stats(client):
 def test_battle_hides_names_until_the_vote_then_counts_it(client):
     client.predict(api_name="/new_battle")
     message = {"text": "Battle!", "files": []}
-    a, b, info = map(value, client.predict(message, *KNOBS.values(), api_name="/battle")[:3])
+    shown = client.predict(message, *KNOBS.values(), api_name="/battle")[:3]  # values and any label updates
+    a, b, info = map(value, shown)
     assert "shown after you vote" in info
     assert last_answer(a).footer and last_answer(b).footer
     before = {row[0]: row[3] for row in client.predict(api_name="/leaderboard")["data"]}
     revealed = client.predict(api_name="/vote_a")
     names = re.findall(r"was \*\*(.+?)\*\*", revealed)
     assert len(names) == 2 and names[0] != names[1], revealed
+    for word in ("tiny-random", *names):  # no model name in the panes, their labels or the line above
+        assert word not in repr(shown), f"{word!r} was visible before the vote"
     board = {row[0]: row for row in client.predict(api_name="/leaderboard")["data"]}
     for name in names:
         assert board[name][3] == before.get(name, 0) + 1, "the vote counts once for each side"
     assert client.predict(api_name="/vote_b") == revealed, "a battle takes one vote"
+    again = {row[0]: row[3] for row in client.predict(api_name="/leaderboard")["data"]}
+    assert again == {row[0]: row[3] for row in board.values()}, "the second vote was not counted"

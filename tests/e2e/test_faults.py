@@ -26,11 +26,13 @@ FAULT_BUDGET_S = 5.0
 def until_done(job, shown: str) -> tuple[float, object]:
     """Follow a job to its end; returns seconds from now to the end and the final rendering."""
     t0 = time.monotonic()
-    final = None
-    for out in job:
-        final = last_answer(out[0])
-        assert final.answer.startswith(shown) or shown.startswith(final.answer), "shown text was rewritten"
+    before = ""
+    for out in job:  # every rendering extends the one before it (the iteration starts from the first)
+        now = last_answer(out[0]).answer
+        assert now.startswith(before), "shown text was rewritten"
+        before = now
     final = last_answer(job.result()[0])
+    assert final.answer.startswith(shown), "the text shown before the fault was kept"
     return time.monotonic() - t0, final
 
 

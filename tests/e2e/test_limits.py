@@ -16,6 +16,7 @@ from tests.support.helpers import chat, last_answer, value
 from worker.errors import QueueFull
 from worker.jobs import ChatMessage, JobClient, JobSpec, Sampling
 from worker.limits.admission import Admission, job_ended, job_started, wait_estimate
+from worker.models import queue_name
 from worker.ops.devstack import free_port, start_web, stop
 
 STRICT_METRICS_PORT = free_port()
@@ -125,15 +126,40 @@ def test_a_full_queue_answers_busy_with_a_time_and_estimates_follow_recent_jobs(
     job_started(sync, "q-test", 10**6)  # the queue drained
 
 
-def test_metrics_endpoints_count_jobs_ttft_streams_and_rejections(settings, web, strict_web):
+def scrape(port: int) -> dict[str, float]:
+    """A /metrics page as {'name{labels}': value}."""
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    return {k: float(v) for k, v in re.findall(r"^(\w+(?:\{[^}]*\})?) (\S+)$", text, re.M)}
+
+
+def jobs_of(metrics: dict[str, float], model: str) -> float:
+    return sum(v for k, v in metrics.items() if k.startswith(f'rio_jobs_total{{model="{model}"'))
+
+
+def test_metrics_endpoints_count_jobs_ttft_streams_and_rejections(settings, web, strict_web, r):
+    """Values, not names: a job counts once (deltas, whatever ran before), a stream counts while open."""
     client = Client(web, verbose=False)
+    web_port, worker_port = settings.web_metrics_port, settings.worker_metrics_port
+    before = scrape(worker_port)
     chat(client, "Count me.", max_tokens=8).result()
+    after, web_after = scrape(worker_port), scrape(web_port)
+    key = '{model="tiny-random"}'
+    assert jobs_of(after, "tiny-random") - jobs_of(before, "tiny-random") == 1
+    for name in ("rio_ttft_seconds_count", "rio_tokens_per_second_count"):
+        assert after[name + key] - before.get(name + key, 0) == 1, name
+    assert after["rio_tokens_per_second_sum" + key] > before.get("rio_tokens_per_second_sum" + key, 0)
+    assert after['rio_module_loaded{module="torch"}'] == 1, "the tiny-random worker runs torch"
+    assert web_after['rio_module_loaded{module="torch"}'] == 0
+    used = int(r.info("memory")["used_memory"])
+    assert 0.5 * used < web_after["rio_redis_used_memory_bytes"] < 2 * used
+    assert web_after["rio_queue_depth" + key] == r.llen(queue_name("tiny-random")) == 0
+    assert web_after["rio_active_streams"] == 0, "no stream open once the answer ended"
+    job = chat(client, "Keep streaming.", model="paced", max_tokens=2000)
+    while not (job.outputs() and last_answer(value(job.outputs()[-1][0])).answer):
+        time.sleep(0.05)
+    assert scrape(web_port)["rio_active_streams"] == 1, "the open stream counts while it runs"
+    client.predict(api_name="/stop")
+    job.result()
     client.predict(api_name="/new_chat")
-    web_text = httpx.get(f"http://127.0.0.1:{settings.web_metrics_port}/metrics").text
-    assert "rio_active_streams" in web_text and 'rio_queue_depth{model="tiny-random"}' in web_text
-    worker_text = httpx.get(f"http://127.0.0.1:{settings.worker_metrics_port}/metrics").text
-    jobs = re.search(r'rio_jobs_total\{model="tiny-random",outcome="(stop|length)"\} (\d+)', worker_text)
-    assert jobs and float(jobs.group(2)) >= 1
-    assert re.search(r'rio_ttft_seconds_count\{model="tiny-random"\} [1-9]', worker_text)
-    strict = httpx.get(f"http://127.0.0.1:{STRICT_METRICS_PORT}/metrics").text
-    assert re.search(r'rio_rejected_total\{code="rate_limited"\} [1-9]', strict), "the limits tests were refused"
+    strict = scrape(STRICT_METRICS_PORT)
+    assert strict.get('rio_rejected_total{code="rate_limited"}', 0) >= 1, "the limits tests were refused"

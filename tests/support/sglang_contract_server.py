@@ -63,7 +63,7 @@ async def stream(req: ChatCompletionRequest, kind: str, prompt_key: str):
     for i, (part, text) in enumerate(pieces):
         if kind == "drop" and i == 3:
             raise ConnectionResetError("dropped on purpose")  # the connection closes without [DONE]
-        if kind == "slow":
+        if kind in ("slow", "paced"):
             await asyncio.sleep(0.05)
         field = {"reasoning_content": text} if part == "r" else {"content": text}
         yield build_sse_content(chunk_id=rid, created=created, model=model, index=0, **field)

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from demo.battle import bradley_terry, contenders, draw, leaderboard, table
+from demo.battle import Contender, bradley_terry, contenders, draw, leaderboard, table
 from worker.jobs import Settings, Vote, available
 
 
@@ -73,3 +73,26 @@ def test_battle_contenders_can_be_chosen_with_their_modes():
         ("tiny-random", "thinking"),
     ], "a bare key: its default mode and SwiReasoning off; a model not configured here: none"
     assert all(c.model != "paced" for c in contenders(models)), "paced fights only when chosen"
+
+
+def test_intervals_have_the_width_the_votes_allow_and_narrow_with_more_votes():
+    """Two contenders, A wins 3 in 4: each rating is half the log-odds difference, whose standard error
+    is sqrt(1 / (n p (1 - p))) (delta method), so the 95% half-width is 1.96 · SE / 2 on the Elo scale;
+    four times the votes halve it."""
+    widths = []
+    for k in (1, 4):
+        rows = leaderboard(votes("A", "B", "a", 30 * k) + votes("A", "B", "b", 10 * k))
+        expected = 1.96 * 400 / math.log(10) * math.sqrt(1 / (40 * k * 0.75 * 0.25)) / 2
+        for r in rows:
+            assert 0.8 < (r.high - r.low) / 2 / expected < 1.25, (r, expected)
+            assert r.high - r.rating == pytest.approx(r.rating - r.low, rel=0.3), "about symmetric"
+        widths.append(rows[0].high - rows[0].low)
+        assert table(rows)[0][2] == f"{rows[0].low:.0f} – {rows[0].high:.0f}"
+    assert 0.4 < widths[1] / widths[0] < 0.6
+
+
+def test_contenders_are_each_model_in_its_default_mode_swireasoning_also_off_and_never_paced():
+    pool = contenders(available(Settings(paced_model=True)))
+    label = "tiny-random (random weights, meaningless output)"
+    assert pool == [Contender(f"{label} · SwiReasoning", "tiny-random", "swireasoning"),
+                    Contender(f"{label} · thinking", "tiny-random", "thinking")]  # fmt: skip

@@ -9,6 +9,7 @@ holds whatever tokens the model happens to produce on this CPU.
 from __future__ import annotations
 
 import html
+import time
 from dataclasses import replace
 
 import pytest
@@ -89,10 +90,15 @@ def test_a_swireasoning_job_streams_each_switch_latent_step_and_the_budget_finis
 def test_closing_a_job_mid_stream_ends_it_and_the_engine_takes_the_next(tiny):
     engine = scripted_engine(tiny, [(word(tiny), 3.0)])
     backend = LocalBackend(engine, 4096)
-    first = backend.execute(job("off", 500), CTX)
+    first = backend.execute(job("off", 4000), CTX)
     seen = [next(first) for _ in range(4)]  # started, then answer text
     first.close()  # what the task does on Stop
     assert seen[0].type == "started" and seen[-1].type == "answer"
+    assert next(first, None) is None, "the closed job yields nothing more"
+    deadline = time.monotonic() + 1.0  # its row is freed within the step in flight, not after 4000 tokens
+    while backend.loop.rows.running() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert backend.loop.rows.running() == [], "the first job ended: no row runs on for it"
     events = list(backend.execute(job("off", 8), CTX))
     assert (events[-2].completion_tokens, events[-1].finish_reason) == (8, "length")
 

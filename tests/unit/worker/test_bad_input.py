@@ -83,7 +83,12 @@ VALID_SPEC = {"model": "tiny-random", "messages": [{"role": "user", "content": "
               "sampling": {"temperature": 0.6, "top_p": 0.95, "top_k": 20, "max_tokens": 64, "seed": 1},
               "reasoning": {"mode": "swireasoning", "max_switch_count": 2, "alpha0": 1.0, "window": 512}}  # fmt: skip
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=True) | st.text(max_size=30),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.integers(0, 300_000)
+    | st.floats(allow_nan=True)
+    | st.text(max_size=30),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
     max_leaves=8,
 )
@@ -104,11 +109,31 @@ def test_malformed_job_specs_are_refused_with_one_plain_sentence(changes):
             target = target.setdefault(part, {}) if isinstance(target, dict) else {}
         if isinstance(target, dict):
             target[path[-1]] = val
+    cap = Settings().max_new_tokens
     for parse in (lambda: job_spec(spec, Settings()), lambda: parse_job_spec(json.dumps(spec, allow_nan=True))):
         try:
-            parse()
+            parsed = parse()
         except InputError as exc:
             assert exc.message and len(exc.message) < 300 and "Traceback" not in exc.message
+            continue
+        assert parsed.model == spec["model"] and parsed.sampling.max_tokens >= 1
+    try:
+        accepted = job_spec(spec, Settings())
+    except InputError:
+        return
+    assert accepted.sampling.max_tokens <= cap, "the deployment's RIO_MAX_NEW_TOKENS cap holds"
+
+
+@RUNS
+@given(st.integers(1, 262_144))
+def test_max_new_tokens_past_the_deployments_cap_is_refused(max_tokens):
+    """RIO_MAX_NEW_TOKENS: the schema allows up to 262144; the deployment caps it lower."""
+    cap = Settings().max_new_tokens
+    spec = {**VALID_SPEC, "sampling": {**VALID_SPEC["sampling"], "max_tokens": max_tokens}}
+    try:
+        assert job_spec(spec, Settings()).sampling.max_tokens == max_tokens <= cap
+    except InputError as exc:
+        assert max_tokens > cap and exc.message == f"Max new tokens must be at most {cap} here."
 
 
 def test_at_least_200_of_each_were_tried():
