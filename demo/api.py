@@ -65,7 +65,9 @@ def ask_endpoint(service: ChatService, page: Page) -> Callable[..., Awaitable[di
         """Ask `model` one message (no earlier turns) and wait for the whole answer: `answer`, `thinking`
         (explicit and latent, as text), `stats` (tokens, timings, switches), `finish` and `error`
         (a sentence, or null)."""
-        values = signature.bind(*args, **kwargs).arguments
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()  # an input left out takes the page's default
+        values = dict(bound.arguments)
         request = values.pop("request", None)
         return await answer(service, page.visitor(request), values["message"], Params.parse(values))
 
