@@ -116,7 +116,7 @@ def test_the_readme_python_example_runs_as_written(web, tmp_path):
     script.write_text(readme_example("python").replace(README_URL, web))
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True)
     assert THINKING in out.stdout and ANSWER in out.stdout and "no error" in out.stdout, out.stdout
-    assert re.search(r"\?share=[\w-]+", out.stdout), out.stdout
+    assert re.search(r"^http://\S+/\?share=[\w-]+$", out.stdout, re.M), "a plain link: " + out.stdout
 
 
 def test_the_readme_javascript_example_runs_as_written(web):
