@@ -6,12 +6,12 @@ SGLANG_VENV := .venv-sglang
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
 SGLANG_STAMP := $(SGLANG_VENV)/.installed-$(shell grep -v "^\#" constraints-sglang.txt | sha1sum | cut -c1-12)
 
-.PHONY: demo test setup lint bench chromium
+.PHONY: demo test setup lint bench chromium node-client
 
 demo: setup
 	$(BIN)/python -m worker.ops.launch
 
-test: setup $(SGLANG_STAMP) chromium
+test: setup $(SGLANG_STAMP) chromium node-client
 	$(BIN)/ruff check app.py demo worker swireasoning bench tests
 	$(BIN)/ruff format --check app.py demo worker swireasoning bench tests
 	$(BIN)/mypy app.py demo worker swireasoning bench
@@ -21,6 +21,15 @@ test: setup $(SGLANG_STAMP) chromium
 	  tests/unit/swireasoning/test_swireasoning_rules.py tests/unit/swireasoning/test_local_engine.py tests/unit/swireasoning/test_local_batcher.py
 
 setup: $(STAMP)
+
+# The README's @gradio/client example runs in tests/e2e/test_api.py: the npm package, pinned, under var/node
+# (installed once; without node the test skips and says why).
+GRADIO_JS := 2.7.0
+node-client:
+	@command -v node >/dev/null || { echo "node not found: the @gradio/client test will skip"; exit 0; }; \
+	  test -f var/node/node_modules/@gradio/client/package.json && grep -q '"version": "$(GRADIO_JS)"' \
+	    var/node/node_modules/@gradio/client/package.json || \
+	  npm install --prefix var/node --no-audit --no-fund --save-exact @gradio/client@$(GRADIO_JS)
 
 # The browser test drives Debian's Chromium (Playwright's own download does not work offline).
 chromium:

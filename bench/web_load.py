@@ -22,6 +22,8 @@ from typing import Any
 
 import httpx
 
+from demo.knobs import KNOBS
+
 FOOTER = "\n\n<sub>"
 
 
@@ -116,7 +118,8 @@ def payload(args: argparse.Namespace, n: int) -> list:
     if args.plain:
         return [f"load {n}", args.tokens, args.interval_s, args.cadence_s]
     message = {"text": f"load {n}", "files": []}
-    return [message, None, "paced", "off", 0.6, 0.95, 20, args.tokens, 1, 2, 1.0, 512]
+    knobs = {k.name: k.default for k in KNOBS} | {"max_tokens": args.tokens, "seed": 1}
+    return [message, None, "paced", "off", *knobs.values()]  # /chat's inputs: message, session, model, reasoning, knobs
 
 
 async def run(args: argparse.Namespace) -> dict:

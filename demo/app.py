@@ -8,6 +8,7 @@ from typing import Any
 import gradio as gr
 from pydantic import ValidationError
 
+from demo.api import build_api
 from demo.chat import ChatService
 from demo.hosting import proxy_trust, public_url, sign_in_offered, storage_note
 from demo.render import LATENT_CLASS, chat_messages
@@ -54,6 +55,7 @@ def build_app(service: ChatService, models: list[ModelEntry], default_pair: tupl
         gr.Markdown(f"<sub>{storage_note(settings)}</sub>", elem_id="storage-note")
         wire_continue(service, page, chat, compare, shared)
         wire_load(demo, service, page, chat, compare, shared)
+        build_api(service, page)
     return demo
 
 
@@ -73,7 +75,8 @@ def wire_continue(service: ChatService, page: Page, chat: ChatTab, compare: Comp
         return [gr.Tabs(selected="compare"), gr.skip(), gr.skip(), gr.skip(), sessions, *render(page, sessions),
                 *(side.model for side in snapshot.sides)]  # fmt: skip
 
-    shared.resume.click(go, [shared.snapshot], outputs, api_name="continue_share")
+    # UI-only (it switches tabs and fills widgets): callable, but not on the API page
+    shared.resume.click(go, [shared.snapshot], outputs, api_name="continue_share", api_visibility="undocumented")
 
 
 def wire_load(demo: gr.Blocks, service: ChatService, page: Page, chat: ChatTab, compare: CompareTab,
@@ -111,7 +114,8 @@ def wire_load(demo: gr.Blocks, service: ChatService, page: Page, chat: ChatTab, 
             choices.append((e.label + (" — down" if down is not None else ""), e.key))
         return [gr.Dropdown(choices=choices)] * 3
 
-    demo.load(mark_down, None, [chat.model, *compare.models], api_name="model_choices")
+    # UI-only: programs read `/models` (demo/api.py)
+    demo.load(mark_down, None, [chat.model, *compare.models], api_name="model_choices", api_visibility="undocumented")
 
 
 async def deep_link(service: ChatService, page: Page, chat: ChatTab, compare: CompareTab, shared: SharedTab,

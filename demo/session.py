@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from demo.knobs import KNOB_NAMES, parse_knobs, part_of
 from worker.jobs import (
     ChatMessage,
     Error,
@@ -28,26 +29,33 @@ Mode = Literal["swireasoning", "thinking", "off"]
 
 @dataclass(frozen=True)
 class Params:
-    """One side's request settings, as the parameter widgets give them."""
+    """One side's request settings: a model, a reasoning mode and the knobs (`demo/knobs.py`)."""
 
     model: str
     mode: Mode
-    temperature: float = 0.6
-    top_p: float = 0.95
-    top_k: int = 20
-    max_tokens: int = 512
-    seed: int | None = None
-    max_switch_count: int | None = 2
-    alpha0: float = 1.0
-    window: int = 512
+    temperature: float
+    top_p: float
+    top_k: int
+    max_tokens: int
+    seed: int | None
+    max_switch_count: int | None
+    window: int
+    alpha0: float
+
+    @classmethod
+    def parse(cls, values: dict[str, Any], side: str = "") -> Params:
+        """One side's settings from an event's named inputs: `model`, `reasoning` and the knobs
+        (`model_a`, `reasoning_a`, ... with `side="_a"`), each knob parsed by its `Knob`."""
+        return cls(model=values["model" + side], mode=values["reasoning" + side], **parse_knobs(values))
+
+    def knob_values(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in KNOB_NAMES}
 
     def sampling_fields(self) -> dict[str, Any]:
-        return {"temperature": self.temperature, "top_p": self.top_p, "top_k": self.top_k,
-                "max_tokens": self.max_tokens, "seed": self.seed}  # fmt: skip
+        return part_of("sampling", self.knob_values())
 
     def reasoning_fields(self) -> dict[str, Any]:
-        return {"mode": self.mode, "max_switch_count": self.max_switch_count, "alpha0": self.alpha0,
-                "window": self.window}  # fmt: skip
+        return {"mode": self.mode, **part_of("reasoning", self.knob_values())}
 
     def sampling(self) -> Sampling:
         return Sampling(**self.sampling_fields())
@@ -57,27 +65,8 @@ class Params:
 
     @classmethod
     def from_record(cls, side: SideRecord) -> Params:
-        s, r = side.sampling, side.reasoning
-        return cls(model=side.model, mode=r.mode, temperature=s.temperature, top_p=s.top_p, top_k=s.top_k,
-                   max_tokens=s.max_tokens, seed=s.seed, max_switch_count=r.max_switch_count, alpha0=r.alpha0,
-                   window=r.window)  # fmt: skip
-
-
-def parse_params(values: dict[str, Any]) -> Params:
-    seed = int(values["seed"]) if values.get("seed") not in (None, "", -1) else None
-    switches = int(values["max_switch_count"]) if values.get("max_switch_count") else None
-    return Params(
-        model=values["model"],
-        mode=values["mode"],
-        temperature=float(values["temperature"]),
-        top_p=float(values["top_p"]),
-        top_k=int(values["top_k"]),
-        max_tokens=int(values["max_tokens"]),
-        seed=seed,
-        max_switch_count=switches,
-        alpha0=float(values["alpha0"]),
-        window=int(values["window"]),
-    )
+        kept = {**side.sampling.model_dump(), **side.reasoning.model_dump()}
+        return cls(model=side.model, mode=side.reasoning.mode, **{name: kept[name] for name in KNOB_NAMES})
 
 
 @dataclass

@@ -6,6 +6,7 @@ import asyncio
 import math
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 import gradio as gr
 
@@ -13,8 +14,8 @@ from demo.battle import TABLE_HEADERS, Contender, contenders, draw, leaderboard,
 from demo.chat import ChatService
 from demo.i18n import lang_of, text
 from demo.render import chat_messages, plural
-from demo.session import ChatSession, snapshot_of
-from demo.widgets import Page, chat_pane, pair, params, prompt_box, rejected_turn
+from demo.session import ChatSession, Params, snapshot_of
+from demo.widgets import Page, chat_pane, pair, prompt_box, rejected_turn
 from worker.jobs import Outcome, RioError, Snapshot, Vote, VoteRefused
 
 VOTES: dict[Outcome, str] = {"a": "👈 A is better", "b": "👉 B is better", "tie": "🤝 Tie", "both_bad": "👎 Both bad"}
@@ -81,8 +82,8 @@ def build_battle(service: ChatService, page: Page) -> None:
         new = gr.Button("New battle", elem_id="new-battle")
     outputs = [pane_a, pane_b, info]
 
-    async def ask(message, b: Battle, temperature, top_p, top_k, max_tokens, seed, switches, alpha0, window,
-                  request: gr.Request):  # fmt: skip
+    async def ask(message: dict, b: Battle, request: gr.Request, **knobs: Any):
+        """Ask two hidden models, drawn at random, the same message; their names show after a vote."""
         if b.vote is not None:
             yield {info: "This battle is decided; start a new battle to ask again."}
             return
@@ -91,8 +92,7 @@ def build_battle(service: ChatService, page: Page) -> None:
             yield {info: "Battles need at least two models that are up right now."}
             return
         b.sides = b.sides or draw(up)
-        knobs = (temperature, top_p, top_k, max_tokens, seed, switches, alpha0, window)
-        sides = [params(c.model, c.mode, knobs) for c in b.sides]
+        sides = [Params.parse({**knobs, "model": c.model, "reasoning": c.mode}) for c in b.sides]
         text = message.get("text") or ""
         try:
             turn = await service.new_turn(text, message.get("files") or [], page.visitor(request))
@@ -135,9 +135,8 @@ def build_battle(service: ChatService, page: Page) -> None:
 
     for outcome, button in buttons.items():
         button.click(voter(outcome), [state], [info, state], api_name=f"vote_{outcome}", concurrency_limit=None)
-    knobs = page.knobs.components
-    textbox.submit(ask, [textbox, state, *knobs], [*outputs, textbox, state], api_name="battle",
-                   concurrency_limit=None)  # fmt: skip
+    textbox.submit(ask, [textbox, state], [*outputs, textbox, state], inputs_kwargs=page.knobs.inputs(),
+                   api_name="battle", concurrency_limit=None)  # fmt: skip
     new.click(lambda: (Battle(), [], [], HIDDEN), None, [state, pane_a, pane_b, info], api_name="new_battle")
 
 

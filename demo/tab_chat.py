@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import gradio as gr
 
 from demo.chat import ChatService
 from demo.render import chat_messages
-from demo.session import ChatSession, snapshot_of
-from demo.widgets import Page, params, prompt_box, rejected_turn, resume_state, share_reply
+from demo.session import ChatSession, Params, snapshot_of
+from demo.widgets import Page, prompt_box, rejected_turn, resume_state, share_reply, show_link
 from demo.wire import wire
 from worker.jobs import RioError
 
@@ -58,9 +59,10 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
             )
     busy = [chatbot, textbox, stop, page.resume]  # the session State is changed in place (demo/wire.py)
 
-    async def submit(message, state: ChatSession, model_, mode_, temperature, top_p, top_k, max_tokens, seed,
-                     switches, alpha0, window, request: gr.Request):  # fmt: skip
-        p = params(model_, mode_, (temperature, top_p, top_k, max_tokens, seed, switches, alpha0, window))
+    async def submit(message: dict, state: ChatSession, request: gr.Request, **choice: Any):
+        """Ask `model` in this session's conversation (`reasoning` and the knobs set how); streams the
+        conversation as chat messages, thinking collapsed, the last answer's stats under it."""
+        p = Params.parse(choice)
         text = message.get("text") or ""
         try:
             turn = await service.new_turn(text, message.get("files") or [], page.visitor(request))
@@ -82,24 +84,27 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
     async def stop_job(state: ChatSession) -> None:
         await service.stop(state)
 
-    async def share_chat(state: ChatSession, request: gr.Request) -> dict:
+    async def share_chat(state: ChatSession, request: gr.Request) -> str:
+        """A link to this session's conversation, read-only for whoever opens it (or why not yet)."""
         if not state.turns or state.params is None:
-            return {link: gr.Textbox(value="Nothing to share yet: ask something first.", visible=True)}
+            return "Nothing to share yet: ask something first."
         if state.running:
-            return {link: gr.Textbox(value="Wait for the answer to finish (or Stop it), then share.", visible=True)}
+            return "Wait for the answer to finish (or Stop it), then share."
         snapshot = snapshot_of("chat", [state], [page.label(state.params.model)])
-        return {link: gr.Textbox(value=await share_reply(service, page, request, snapshot), visible=True)}
+        return await share_reply(service, page, request, snapshot)
 
     async def pick_model(key: str) -> dict:
         note = "\n\n".join(t for t in (banner_text(page, key), await service.down_note(key)) if t)
         e = page.models.get(key)
         return {banner: note, mode: gr.Radio(value=e.default_reasoning if e else "thinking")}
 
-    textbox.submit(submit, [textbox, session, model, mode, *page.knobs.components], busy, api_name="chat",
-                   concurrency_limit=None, postprocess=False)  # fmt: skip
+    textbox.submit(submit, [textbox, session], busy, inputs_kwargs=page.knobs.inputs(model=model, reasoning=mode),
+                   api_name="chat", concurrency_limit=None, postprocess=False)  # fmt: skip
     stop.click(stop_job, [session], None, api_name="stop", concurrency_limit=None)
     clear.click(lambda: (ChatSession(), [], gr.Textbox(visible=False), None), None,
                 [session, chatbot, link, page.resume], api_name="new_chat")  # fmt: skip
-    share.click(share_chat, [session], [link], api_name="share_chat")
+    share.click(share_chat, [session], [link], api_name="share_chat").then(
+        show_link, None, [link], api_visibility="private"
+    )
     model.change(pick_model, [model], [banner, mode], api_visibility="private")
     return ChatTab(session, chatbot, model, mode, banner, pick_model)

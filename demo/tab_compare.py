@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import gradio as gr
 
 from demo.chat import ChatService
 from demo.render import chat_messages, diff_summary, side_label
 from demo.session import ChatSession, Params, snapshot_of
-from demo.widgets import (
-    Page,
-    chat_pane,
-    pair,
-    params,
-    prompt_box,
-    rejected_turn,
-    resume_state,
-    share_reply,
-)
+from demo.widgets import Page, chat_pane, pair, prompt_box, rejected_turn, resume_state, share_reply, show_link
 from demo.wire import wire
 from worker.jobs import RioError
 
 PRESETS = ("Two models", "SwiReasoning on vs off")
 MODES = ["swireasoning", "thinking", "off"]
+STOPS = ("stop_a", "stop_b", "stop_both")
 
 
 @dataclass
@@ -56,7 +49,31 @@ def render(page: Page, sessions: list[ChatSession], labelled: bool = True) -> li
     return [*out, summary_of(page, sessions)]
 
 
+@dataclass
+class CompareView:
+    """The tab's widgets."""
+
+    sessions: gr.State
+    preset: gr.Radio
+    models: list[gr.Dropdown]
+    modes: list[gr.Radio]
+    panes: list[gr.Chatbot]
+    summary: gr.Markdown
+    textbox: gr.MultimodalTextbox
+    stops: list[gr.Button]  # A, B, both
+    regenerate: gr.Button
+    clear: gr.Button
+    share: gr.Button
+    link: gr.Textbox
+
+
 def build_compare(service: ChatService, page: Page) -> CompareTab:
+    view = compare_layout(page)
+    wire_compare(view, CompareEvents(service, page, view), page)
+    return CompareTab(view.sessions, view.panes, view.summary, view.models, view.modes)
+
+
+def compare_layout(page: Page) -> CompareView:
     keys = [(e.label, e.key) for e in page.models.values()]
     a, b = page.default_pair
     sessions = gr.State(pair())
@@ -81,85 +98,109 @@ def build_compare(service: ChatService, page: Page) -> CompareTab:
         clear = gr.Button("New comparison", elem_id="new-compare")
         share = gr.Button("Share", elem_id="share-compare")
     link = gr.Textbox(label="Share link", visible=False, buttons=["copy"], elem_id="share-link-compare")
-    outputs = [pane_a, pane_b, summary]
-    busy = [*outputs, textbox, page.resume]  # the sessions State is changed in place (demo/wire.py)
+    return CompareView(sessions, preset, [model_a, model_b], [mode_a, mode_b], [pane_a, pane_b], summary, textbox,
+                       [stop_a, stop_b, stop_both], regenerate, clear, share, link)  # fmt: skip
 
-    async def run(state: list[ChatSession], sides: list[Params], request: gr.Request | None):
+
+def wire_compare(view: CompareView, events: CompareEvents, page: Page) -> None:
+    busy = [*view.panes, view.summary, view.textbox, page.resume]  # the sessions State is changed in place
+    (model_a, model_b), (mode_a, mode_b) = view.models, view.modes
+    sides = page.knobs.inputs(model_a=model_a, reasoning_a=mode_a, model_b=model_b, reasoning_b=mode_b)
+    view.textbox.submit(events.submit, [view.textbox, view.sessions], busy, inputs_kwargs=sides, api_name="compare",
+                        concurrency_limit=None, postprocess=False)  # fmt: skip
+    view.regenerate.click(events.regenerate, [view.sessions], busy, inputs_kwargs=sides, api_name="regenerate",
+                          concurrency_limit=None, postprocess=False)  # fmt: skip
+    for button, stop, name in zip(view.stops, (events.stop_a, events.stop_b, events.stop_both), STOPS, strict=True):
+        button.click(stop, [view.sessions], None, api_name=name, concurrency_limit=None)
+    view.clear.click(events.fresh, None, [view.sessions, *view.panes, view.summary, view.link], api_name="new_compare")
+    view.share.click(events.share_compare, [view.sessions], [view.link], api_name="share_compare").then(
+        show_link, None, [view.link], api_visibility="private")  # fmt: skip
+    view.preset.change(events.apply_preset, [view.preset, model_a], [model_a, mode_a, model_b, mode_b],
+                       api_visibility="private")  # fmt: skip
+
+
+@dataclass
+class CompareEvents:
+    """What the tab's events do; the sessions are two `ChatSession`s, A and B."""
+
+    service: ChatService
+    page: Page
+    view: CompareView
+
+    def panes(self, state: list[ChatSession], labelled: bool = False) -> dict:
+        outputs = [*self.view.panes, self.view.summary]
+        return dict(zip(outputs, render(self.page, state, labelled=labelled), strict=True))
+
+    async def run(self, state: list[ChatSession], sides: list[Params], request: gr.Request | None):
+        page, textbox = self.page, self.view.textbox
         relabel = [s.params for s in state] != sides
         held: dict = {textbox: None, page.resume: None}  # see widgets.HELD_VALUES
         who = page.visitor(request)
-        async for _ in service.run_sides(list(zip(state, sides, strict=True)), who):
-            update = dict(zip(outputs, render(page, state, labelled=relabel), strict=True))
+        async for _ in self.service.run_sides(list(zip(state, sides, strict=True)), who):
+            update = self.panes(state, labelled=relabel)
             relabel = relabel and [s.params for s in state] != sides  # shown once the sides took them
             if held[page.resume] is None and all(s.params and s.turns[-1].job_id for s in state):
                 held[page.resume] = resume_state("compare", state, labels(page, sides))
             yield wire({**held, **update})
-        yield wire({**dict(zip(outputs, render(page, state, labelled=False), strict=True)), page.resume: None,
-                    textbox: gr.MultimodalTextbox(interactive=True)})  # fmt: skip
+        yield wire({**self.panes(state), page.resume: None, textbox: gr.MultimodalTextbox(interactive=True)})
 
-    async def submit(message, state: list[ChatSession], ma, mo_a, mb, mo_b, temperature, top_p, top_k, max_tokens,
-                     seed, switches, alpha0, window, request: gr.Request):  # fmt: skip
-        knobs = (temperature, top_p, top_k, max_tokens, seed, switches, alpha0, window)
-        sides = [params(ma, mo_a, knobs), params(mb, mo_b, knobs)]
+    async def submit(self, message: dict, state: list[ChatSession], request: gr.Request, **choice: Any):
+        """Ask two sides (`model_a` with `reasoning_a`, `model_b` with `reasoning_b`, the same knobs) the
+        same message at once; streams both conversations and a line on how the answers differ."""
+        sides = [Params.parse(choice, "_a"), Params.parse(choice, "_b")]
         text = message.get("text") or ""
         try:
-            turn = await service.new_turn(text, message.get("files") or [], page.visitor(request))
+            turn = await self.service.new_turn(text, message.get("files") or [], self.page.visitor(request))
         except RioError as exc:
             for s in state:
                 s.turns.append(rejected_turn(text, exc))
-            yield wire(dict(zip(outputs, render(page, state, labelled=False), strict=True)))
+            yield wire(self.panes(state))
             return
         for s in state:
             s.turns.append(turn.retry())
-        yield wire({**dict(zip(outputs, render(page, state, labelled=False), strict=True)),
-                    textbox: gr.MultimodalTextbox(value=None, interactive=False)})  # fmt: skip
-        async for update in run(state, sides, request):
+        yield wire({**self.panes(state), self.view.textbox: gr.MultimodalTextbox(value=None, interactive=False)})
+        async for update in self.run(state, sides, request):
             yield update
 
-    async def regen(state: list[ChatSession], ma, mo_a, mb, mo_b, temperature, top_p, top_k, max_tokens, seed,
-                    switches, alpha0, window, request: gr.Request):  # fmt: skip
+    async def regenerate(self, state: list[ChatSession], request: gr.Request, **choice: Any):
+        """Answer the last message again on both sides, with these sides and knobs."""
         if not all(s.turns for s in state) or any(s.running for s in state):
-            yield wire({summary: "Nothing to regenerate yet (or an answer is still running)."})
+            yield wire({self.view.summary: "Nothing to regenerate yet (or an answer is still running)."})
             return
-        knobs = (temperature, top_p, top_k, max_tokens, seed, switches, alpha0, window)
         for s in state:
             s.turns[-1] = s.turns[-1].retry()
-        async for update in run(state, [params(ma, mo_a, knobs), params(mb, mo_b, knobs)], request):
+        async for update in self.run(state, [Params.parse(choice, "_a"), Params.parse(choice, "_b")], request):
             yield update
 
-    def stopper(sides: tuple[int, ...]):
-        async def stop(state: list[ChatSession]) -> None:
-            for i in sides:
-                await service.stop(state[i])
+    async def stop_a(self, state: list[ChatSession]) -> None:
+        """Stop side A's running answer."""
+        await self.service.stop(state[0])
 
-        return stop
+    async def stop_b(self, state: list[ChatSession]) -> None:
+        """Stop side B's running answer."""
+        await self.service.stop(state[1])
 
-    async def share_compare(state: list[ChatSession], request: gr.Request) -> dict:
+    async def stop_both(self, state: list[ChatSession]) -> None:
+        """Stop both running answers."""
+        for s in state:
+            await self.service.stop(s)
+
+    async def share_compare(self, state: list[ChatSession], request: gr.Request) -> str:
+        """A link to this comparison, read-only for whoever opens it (or why not yet)."""
         if not all(s.turns and s.params for s in state):
-            return {link: gr.Textbox(value="Nothing to share yet: compare something first.", visible=True)}
+            return "Nothing to share yet: compare something first."
         if any(s.running for s in state):
-            return {link: gr.Textbox(value="Wait for both answers to finish (or Stop them), then share.", visible=True)}
-        snapshot = snapshot_of("compare", state, labels(page, [s.params for s in state if s.params]))
-        return {link: gr.Textbox(value=await share_reply(service, page, request, snapshot), visible=True)}
+            return "Wait for both answers to finish (or Stop them), then share."
+        snapshot = snapshot_of("compare", state, labels(self.page, [s.params for s in state if s.params]))
+        return await share_reply(self.service, self.page, request, snapshot)
 
-    def apply_preset(name: str, ma: str):
+    def apply_preset(self, name: str, model_a: str) -> tuple:
+        page = self.page
         if name == PRESETS[1]:
-            return ma, "swireasoning", ma, "thinking"
+            return model_a, "swireasoning", model_a, "thinking"
+        a, b = page.default_pair
         return a, page.models[a].default_reasoning, b, page.models[b].default_reasoning
 
-    def fresh() -> tuple:
+    def fresh(self) -> tuple:
+        """A new, empty comparison."""
         return pair(), gr.Chatbot(value=[], label="A"), gr.Chatbot(value=[], label="B"), "", gr.Textbox(visible=False)
-
-    knobs = page.knobs.components
-    sides_in = [model_a, mode_a, model_b, mode_b, *knobs]
-    textbox.submit(submit, [textbox, sessions, *sides_in], busy, api_name="compare", concurrency_limit=None,
-                   postprocess=False)  # fmt: skip
-    regenerate.click(regen, [sessions, *sides_in], busy, api_name="regenerate", concurrency_limit=None,
-                     postprocess=False)  # fmt: skip
-    stop_a.click(stopper((0,)), [sessions], None, api_name="stop_a", concurrency_limit=None)
-    stop_b.click(stopper((1,)), [sessions], None, api_name="stop_b", concurrency_limit=None)
-    stop_both.click(stopper((0, 1)), [sessions], None, api_name="stop_both", concurrency_limit=None)
-    clear.click(fresh, None, [sessions, pane_a, pane_b, summary, link], api_name="new_compare")
-    share.click(share_compare, [sessions], [link], api_name="share_compare")
-    preset.change(apply_preset, [preset, model_a], [model_a, mode_a, model_b, mode_b], api_visibility="private")
-    return CompareTab(sessions, [pane_a, pane_b], summary, [model_a, model_b], [mode_a, mode_b])

@@ -46,7 +46,8 @@ def build_shared(service: ChatService) -> SharedTab:
     async def show(raw_id: str) -> list:
         return await show_snapshot(service, raw_id)
 
-    share_id.submit(show, [share_id], view, api_name="open_share")
+    # UI-only (it fills the view's widgets): programs read `/shared` (demo/api.py)
+    share_id.submit(show, [share_id], view, api_name="open_share", api_visibility="undocumented")
     return SharedTab(snapshot, share_id, view, resume)
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import gradio as gr
+from gradio.blocks import Block
 
 from demo.chat import ChatService
-from demo.session import ChatSession, Params, Turn, parse_params, snapshot_of
+from demo.knobs import KNOBS, Knob
+from demo.session import ChatSession, Turn, snapshot_of
 from demo.visitor import ProxyTrust, client_id
 from worker.jobs import Error, ModelEntry, RioError, Snapshot
 
@@ -18,33 +20,32 @@ from worker.jobs import Error, ModelEntry, RioError, Snapshot
 # component's config with its JSON schema: with 64 compare sessions that was over a third of the web
 # process's CPU (py-spy), for nothing. Labels likewise change only when a turn's sides do.
 
-KNOB_NAMES = ("temperature", "top_p", "top_k", "max_tokens", "seed", "max_switch_count", "alpha0", "window")
-
 
 @dataclass
 class Knobs:
-    """The sampling and SwiReasoning widgets every tab's requests use."""
+    """The knobs' widgets (`demo/knobs.py`), by name: every tab's requests and the API read them."""
 
-    components: list[gr.components.Component]
+    widgets: dict[str, gr.components.Component]
 
     @classmethod
     def build(cls) -> Knobs:
+        widgets: dict[str, gr.components.Component] = {}
         with gr.Accordion("Parameters", open=False, elem_id="parameters"):
-            with gr.Row():
-                temperature = gr.Slider(0.0, 2.0, value=0.6, step=0.05, label="Temperature")
-                top_p = gr.Slider(0.05, 1.0, value=0.95, step=0.01, label="Top-p")
-                top_k = gr.Slider(0, 200, value=20, step=1, label="Top-k (0 = off)")
-                max_tokens = gr.Slider(1, 8192, value=512, step=1, label="Max new tokens")
-            with gr.Row():
-                seed = gr.Number(value=-1, precision=0, label="Seed (-1 = random)")
-                max_switch_count = gr.Slider(0, 16, value=2, step=1, label="Max switch count (0 = no limit)")
-                window = gr.Slider(1, 1024, value=512, step=1, label="Explicit dwell window (steps)")
-                alpha0 = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="α₀ (blend toward <think> entering latent)")
-        return cls([temperature, top_p, top_k, max_tokens, seed, max_switch_count, alpha0, window])
+            for row in (KNOBS[:4], KNOBS[4:]):
+                with gr.Row():
+                    widgets.update((k.name, knob_widget(k)) for k in row)
+        return cls(widgets)
+
+    def inputs(self, **sides: Block) -> dict[str, Block]:
+        """An event's named inputs: the sides' widgets (`model`, `reasoning`, ...), then every knob."""
+        return {**sides, **self.widgets}
 
 
-def params(model: str, mode: str, knob_values: tuple[Any, ...]) -> Params:
-    return parse_params({"model": model, "mode": mode, **dict(zip(KNOB_NAMES, knob_values, strict=True))})
+def knob_widget(k: Knob) -> gr.components.Component:
+    if k.slider is None:
+        return gr.Number(value=k.default, precision=0, label=k.label)
+    low, high, step = k.slider
+    return gr.Slider(low, high, value=k.default, step=step, label=k.label)
 
 
 def share_link(request: gr.Request | None, public_url: str | None, share_id: str) -> str:
@@ -105,6 +106,11 @@ class Page:
 def resume_state(kind: Literal["chat", "compare"], sessions: list[ChatSession], labels: list[str]) -> dict:
     """What the browser keeps while jobs run, so a reload can replay and follow them."""
     return {"kind": kind, "snapshot": snapshot_of(kind, sessions, labels).model_dump(mode="json")}
+
+
+def show_link() -> gr.Textbox:
+    """The share-link box, shown once a share event has put the link (or why not) in it."""
+    return gr.Textbox(visible=True)
 
 
 async def share_reply(service: ChatService, page: Page, request: gr.Request | None, snapshot: Snapshot) -> str:

@@ -137,7 +137,7 @@ def test_past_the_memory_budget_uploads_and_shares_are_refused_and_nothing_is_lo
     share_id = share(keeper).rsplit("=", 1)[1]
     kept = {k: r.get(k) for pattern in ("img:*", "keep:*", "share:*") for k in r.scan_iter(pattern)}
     runner = as_client(url, "10.9.1.2")
-    running = chat(runner, "A long one.", model="paced", mode="off", max_tokens=400)
+    running = chat(runner, "A long one.", model="paced", reasoning="off", max_tokens=400)
     for out in running:
         if last_answer(out[0]).answer:
             break

@@ -51,7 +51,7 @@ def test_image_reaches_the_model(client, tmp_path):
 def test_stop_ends_the_job_within_a_second_and_the_worker_takes_the_next(client):
     # the paced model: an answer that certainly outlasts the Stop (the tiny model may end on its own first;
     # closing the local engine mid-stream is tests/unit/swireasoning/test_local_engine.py)
-    job = chat(client, "Write a very long answer.", model="paced", max_tokens=2000, mode="off")
+    job = chat(client, "Write a very long answer.", model="paced", max_tokens=2000, reasoning="off")
     for out in job:
         if last_answer(out[0]).answer:
             break
@@ -61,7 +61,7 @@ def test_stop_ends_the_job_within_a_second_and_the_worker_takes_the_next(client)
         time.sleep(0.02)
     assert time.monotonic() - stopped_at < 1.0
     assert "Stopped" in last_answer(job.result()[0]).footer
-    nxt = chat(client, "And now a short one.", model="paced", max_tokens=8, mode="off").result()[0]
+    nxt = chat(client, "And now a short one.", model="paced", max_tokens=8, reasoning="off").result()[0]
     assert "8 tokens" in last_answer(nxt).footer
     client.predict(api_name="/new_chat")
 
@@ -70,7 +70,9 @@ def test_swireasoning_job_streams_its_counts_and_latent_marks_consistently(clien
     """Through every real part, on whatever path the tiny model takes on this CPU: the page's counts agree
     with each other and with its marks. Each switch, latent step and the budget finish, reached by
     construction and shown exactly: tests/unit/swireasoning/test_local_engine.py."""
-    job = chat(client, "Think in switches.", mode="swireasoning", window=4, max_switch_count=0, max_tokens=80, seed=3)
+    job = chat(
+        client, "Think in switches.", reasoning="swireasoning", window=4, max_switch_count=0, max_tokens=80, seed=3
+    )
     messages = job.result()[0]
     final = last_answer(messages)
     client.predict(api_name="/new_chat")

@@ -11,7 +11,7 @@ from PIL import Image
 
 from tests.support.helpers import DEFAULTS, last_answer, text_of, tokens_within, value
 
-KNOBS = {k: v for k, v in DEFAULTS.items() if k not in ("model", "mode")}
+KNOBS = {k: v for k, v in DEFAULTS.items() if k not in ("model", "reasoning")}
 
 
 @pytest.fixture()
@@ -22,8 +22,8 @@ def client(web) -> Client:
 def compare(client: Client, text: str, a=("tiny-random", "swireasoning"), b=("tiny-random", "thinking"), files=(),
             **knobs):  # fmt: skip
     message = {"text": text, "files": [handle_file(f) for f in files]}
-    k = {**KNOBS, **knobs}
-    return client.submit(message, *a, *b, *k.values(), api_name="/compare")
+    sides = {"model_a": a[0], "reasoning_a": a[1], "model_b": b[0], "reasoning_b": b[1]}
+    return client.submit(message, **sides, **{**KNOBS, **knobs}, api_name="/compare")
 
 
 def panes(out) -> tuple[list[dict], list[dict], str]:
@@ -96,7 +96,8 @@ def test_stop_one_side_regenerate_and_a_second_turn(client):
     a, b, _ = panes(job.result())
     assert "Stopped" in last_answer(a).footer and "Stopped" in last_answer(b).footer
     knobs = {**KNOBS, "max_tokens": 8}
-    a2, b2, _ = panes(client.predict("paced", "off", "paced", "off", *knobs.values(), api_name="/regenerate"))
+    sides = {"model_a": "paced", "reasoning_a": "off", "model_b": "paced", "reasoning_b": "off"}
+    a2, b2, _ = panes(client.predict(**sides, **knobs, api_name="/regenerate"))
     assert "8 tokens" in last_answer(a2).footer and "8 tokens" in last_answer(b2).footer, "with the new knobs"
     assert sum(m["role"] == "user" for m in a2) == 1, "regenerate replaces the last answer, it adds no turn"
     a3, _, _ = panes(compare(client, "And a follow-up.", max_tokens=8).result())
@@ -152,7 +153,7 @@ def test_chat_share_keeps_models_parameters_and_stats(client):
 def test_battle_hides_names_until_the_vote_then_counts_it(client):
     client.predict(api_name="/new_battle")
     message = {"text": "Battle!", "files": []}
-    shown = client.predict(message, *KNOBS.values(), api_name="/battle")[:3]  # values and any label updates
+    shown = client.predict(message, **KNOBS, api_name="/battle")[:3]  # values and any label updates
     a, b, info = map(value, shown)
     assert "shown after you vote" in info
     assert last_answer(a).footer and last_answer(b).footer

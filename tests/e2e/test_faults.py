@@ -67,7 +67,7 @@ def first_text(job, at_least: int = 20) -> str:
 def test_sglang_failures_reach_the_page_plainly_and_the_next_request_works(web, marker, message):
     client = Client(web, verbose=False)
     t0 = time.monotonic()
-    final = last_answer(chat(client, f"Fail {marker}", model="rio-3.5-open-397b", mode="thinking").result()[0])
+    final = last_answer(chat(client, f"Fail {marker}", model="rio-3.5-open-397b", reasoning="thinking").result()[0])
     elapsed = time.monotonic() - t0
     assert message in final.footer, final.footer
     assert elapsed <= FAULT_BUDGET_S, f"{marker}: {elapsed:.1f} s"
@@ -75,7 +75,7 @@ def test_sglang_failures_reach_the_page_plainly_and_the_next_request_works(web, 
     if marker == "[[drop]]":
         assert final.thinking == "Let me think ", "the tokens streamed before the drop stay on the page"
     client.predict(api_name="/new_chat")
-    ok = last_answer(chat(client, "Tell me about Rio.", model="rio-3.5-open-397b", mode="thinking").result()[0])
+    ok = last_answer(chat(client, "Tell me about Rio.", model="rio-3.5-open-397b", reasoning="thinking").result()[0])
     assert ok.answer == "Rio de Janeiro is a city."
 
 
@@ -95,7 +95,7 @@ def stack(settings, tmp_path_factory) -> Iterator[dict]:
 
 
 def paced(client: Client, text: str, tokens: int):
-    return chat(client, text, model="paced", mode="off", max_tokens=tokens)
+    return chat(client, text, model="paced", reasoning="off", max_tokens=tokens)
 
 
 def test_a_worker_killed_mid_stream_is_reported_within_5_s_and_the_next_request_works(stack):

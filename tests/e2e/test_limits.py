@@ -50,20 +50,19 @@ def test_requests_per_minute_are_limited_per_client_with_the_time_to_wait(strict
 def test_running_jobs_are_limited_per_client_and_freed_when_they_end(strict_web):
     client = as_client(strict_web, "10.1.0.2")
     helper = as_client(strict_web, "10.1.0.2")  # a second tab of the same person
-    long = chat(client, "Long", model="paced", mode="off", max_tokens=1500)
+    long = chat(client, "Long", model="paced", reasoning="off", max_tokens=1500)
     for out in long:
         if last_answer(out[0]).answer:
             break
     second = last_answer(chat(helper, "Also", model="paced", max_tokens=5).result()[0]).footer
     assert "5 tokens" in second, "two running jobs are allowed"
     helper2 = as_client(strict_web, "10.1.0.2")
-    compare = helper2.submit({"text": "Two more", "files": []}, "paced", "off", "paced", "off", 0.6, 0.95, 20, 5, 1,
-                             2, 1.0, 512, api_name="/compare").result()  # fmt: skip
+    sides = {"model_a": "paced", "reasoning_a": "off", "model_b": "paced", "reasoning_b": "off", "max_tokens": 5}
+    compare = helper2.submit({"text": "Two more", "files": []}, **sides, api_name="/compare").result()
     assert "You already have 1 answer running (limit 2)" in last_answer(value(compare[0])).footer
     client.predict(api_name="/stop")
     long.result()
-    again = helper2.submit({"text": "Now", "files": []}, "paced", "off", "paced", "off", 0.6, 0.95, 20, 5, 1, 2, 1.0,
-                           512, api_name="/compare").result()  # fmt: skip
+    again = helper2.submit({"text": "Now", "files": []}, **sides, api_name="/compare").result()
     assert all("5 tokens" in last_answer(value(side)).footer for side in again[:2])
 
 

@@ -26,10 +26,10 @@ def one_session(url: str, n: int) -> dict:
     # streams under test, can outlast gradio_client's default 20 s
     client = Client(url, verbose=False, headers={"X-Forwarded-For": f"10.9.{n // 200}.{n % 200}"},
                     httpx_kwargs={"timeout": 120})  # fmt: skip
-    knobs = {**{k: v for k, v in DEFAULTS.items() if k not in ("model", "mode")}, "max_tokens": TOKENS}
+    knobs = {**{k: v for k, v in DEFAULTS.items() if k not in ("model", "reasoning")}, "max_tokens": TOKENS}
     t0 = time.monotonic()
-    job = client.submit({"text": f"load {n}", "files": []}, "paced", "off", "paced", "off", *knobs.values(),
-                        api_name="/compare")  # fmt: skip
+    sides = {"model_a": "paced", "reasoning_a": "off", "model_b": "paced", "reasoning_b": "off"}
+    job = client.submit({"text": f"load {n}", "files": []}, **sides, **knobs, api_name="/compare")
     first: float | None = None
     seen: list[tuple[str, str]] = []
     for out in job:

@@ -37,7 +37,7 @@ SPACE_VENV = ROOT / ".venv-space"
 SPACE_HOST = "prefeitura-rio-rio-demo.hf.space"
 OAUTH_SECRET = "space-test-oauth-secret"
 SHOTS = ARTIFACTS / "screenshots"
-QUICK = {"mode": "off", "max_tokens": 4}
+QUICK = {"reasoning": "off", "max_tokens": 4}
 
 
 @pytest.fixture(scope="session")

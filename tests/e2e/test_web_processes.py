@@ -41,7 +41,7 @@ def as_client(url: str, ip: str) -> Client:
 
 def test_a_reload_that_lands_on_the_other_process_replays_and_finishes(pair):
     a, b = pair
-    job = chat(as_client(a, "10.15.0.1"), "Move me.", model="paced", mode="off", max_tokens=TOKENS)
+    job = chat(as_client(a, "10.15.0.1"), "Move me.", model="paced", reasoning="off", max_tokens=TOKENS)
     saved, shown = None, ""
     for out in job:  # the page's outputs: chatbot, textbox, stop, resume state (State outputs are dropped)
         shown = last_answer(value(out[0])).answer
@@ -69,7 +69,7 @@ def resume_id(cfg: dict) -> int:
 def test_a_share_made_on_one_process_opens_on_the_other(pair):
     a, b = pair
     maker = as_client(a, "10.15.0.2")
-    done = last_answer(chat(maker, "Share me.", model="paced", mode="off", max_tokens=7).result()[0])
+    done = last_answer(chat(maker, "Share me.", model="paced", reasoning="off", max_tokens=7).result()[0])
     share_id = value(maker.predict(api_name="/share_chat")).rsplit("=", 1)[1]
     opened = as_client(b, "10.15.0.3").predict(share_id, api_name="/open_share")
     assert last_answer(value(opened[1])).answer == done.answer and "7 tokens" in done.footer
@@ -78,7 +78,7 @@ def test_a_share_made_on_one_process_opens_on_the_other(pair):
 def test_a_running_jobs_limit_holds_across_both_processes(pair):
     a, b = pair
     owner = as_client(a, "10.15.0.4")
-    long = chat(owner, "Long.", model="paced", mode="off", max_tokens=2000)
+    long = chat(owner, "Long.", model="paced", reasoning="off", max_tokens=2000)
     for out in long:
         if last_answer(value(out[0])).answer:
             break

@@ -38,7 +38,7 @@ def test_a_misspelled_flag_fails_the_check(tmp_path):
 
 def test_rio_streams_from_sglang_to_the_page(client):
     # [[paced]]: the contract server spaces its deltas 50 ms apart, so the answer arrives in pieces
-    job = chat(client, "Tell me about Rio. [[paced]]", model="rio-3.5-open-397b", mode="thinking", max_tokens=64)
+    job = chat(client, "Tell me about Rio. [[paced]]", model="rio-3.5-open-397b", reasoning="thinking", max_tokens=64)
     updates = [last_answer(out[0]) for out in job]
     final = last_answer(job.result()[0])
     client.predict(api_name="/new_chat")

@@ -8,14 +8,13 @@ from dataclasses import dataclass
 from gradio_client import Client, handle_file
 
 FOOTER = re.compile(r"\n*(<sub>.*?</sub>\n?)+$", re.S)
-DEFAULTS = {"model": "tiny-random", "mode": "thinking", "temperature": 0.6, "top_p": 0.95, "top_k": 20,
+DEFAULTS = {"model": "tiny-random", "reasoning": "thinking", "temperature": 0.6, "top_p": 0.95, "top_k": 20,
             "max_tokens": 64, "seed": 1, "max_switch_count": 2, "alpha0": 1.0, "window": 512}  # fmt: skip
 
 
 def chat(client: Client, text: str, files: list[str] = (), **params):  # type: ignore[assignment]
-    p = {**DEFAULTS, **params}
     message = {"text": text, "files": [handle_file(f) for f in files]}
-    return client.submit(message, *p.values(), api_name="/chat")
+    return client.submit(message, **{**DEFAULTS, **params}, api_name="/chat")
 
 
 def text_of(message: dict) -> str:
