@@ -41,6 +41,7 @@ ENDPOINTS = {
     "/vote_both_bad": [],
     "/new_battle": [],
     "/leaderboard": [],
+    "/leaderboard_signed_in": [],
 }
 THINKING, ANSWER = "Let me think about Rio.", "Rio de Janeiro is a city."  # the SGLang stand-in's reply
 README_URL = "http://127.0.0.1:7860/"  # the examples' address (`make demo`); the tests' web is elsewhere
