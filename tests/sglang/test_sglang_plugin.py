@@ -39,7 +39,7 @@ from worker.queue.protocol import ReasoningDelta, Stats, Switch
 
 def run_check(script: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([str(SGLANG_PYTHON), f"tests/{script}"], cwd=ROOT, env=env,
+    return subprocess.run([str(SGLANG_PYTHON), f"tests/support/{script}"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)  # fmt: skip
 
 
