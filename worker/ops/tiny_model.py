@@ -14,6 +14,7 @@ import argparse
 import json
 import logging
 from pathlib import Path
+from typing import Any, cast
 
 import torch
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
@@ -144,7 +145,7 @@ def tiny_config(vocab_size: int, token_ids: dict[str, int]):  # -> Qwen3_5MoeCon
     )
     # The real checkpoints carry it and SGLang builds its layer pattern from it; transformers reads it
     # into `layer_types` and drops it, so it is written back.
-    config.text_config.full_attention_interval = 4
+    cast(Any, config.text_config).full_attention_interval = 4
     return config
 
 
