@@ -27,11 +27,15 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         session.config.stash[LIVE_SERVERS] = LiveServers().begin()
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    servers = session.config.stash.get(LIVE_SERVERS, None)
+    if servers is not None:
+        servers.stop()  # even when no test got as far as asking for them
+
+
 @pytest.fixture(scope="session")
-def live_sglang(request) -> Iterator[LiveServers]:
-    servers = request.config.stash.get(LIVE_SERVERS, None) or LiveServers().begin()
-    yield servers
-    servers.stop()
+def live_sglang(request) -> LiveServers:
+    return request.config.stash.setdefault(LIVE_SERVERS, LiveServers()).begin()
 
 
 @pytest.fixture(scope="session")

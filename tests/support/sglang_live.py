@@ -23,6 +23,7 @@ from worker.ops.tiny_model import build, build_qwen3
 
 SGLANG_PYTHON = ROOT / ".venv-sglang" / "bin" / "python"
 SITE = ROOT / "tests" / "support" / "sglang_site"
+EXTRA = ROOT / ".venv-sglang-live"  # torchvision 0.28.0, installed apart by the Makefile (not in .venv-sglang)
 LOGS = ROOT / "test-artifacts"
 START_TIMEOUT_S = 300.0  # ~30 s on an idle 2-core machine; a cold bytecode cache or a busy CI takes longer
 
@@ -58,17 +59,23 @@ def plugin_dist() -> Path:
     return dist
 
 
-def server_env() -> dict[str, str]:
+def server_env(plugin: bool = True) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SGLANG_", "CUDA_"))}
-    path = os.pathsep.join(str(p) for p in (SITE, plugin_dist(), ROOT))
-    return {**env, "SGLANG_USE_CPU_ENGINE": "1", "SGLANG_PLUGINS": "rio_swireasoning", "PYTHONPATH": path}
+    path = os.pathsep.join(str(p) for p in (SITE, EXTRA, plugin_dist(), ROOT))
+    env = {**env, "SGLANG_USE_CPU_ENGINE": "1", "PYTHONPATH": path}
+    return {**env, "SGLANG_PLUGINS": "rio_swireasoning"} if plugin else env
 
 
 @dataclass
 class LiveServer:
     model: LiveModel
+    plugin: bool = True  # False: the same server without rio_swireasoning (bench.sglang_live's baseline)
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
+
+    @property
+    def log(self) -> Path:
+        return LOGS / f"sglang-{self.model.key}{'' if self.plugin else '-no-plugin'}.log"
 
     @property
     def url(self) -> str:
@@ -77,10 +84,10 @@ class LiveServer:
     def start(self) -> None:
         ensure_model(self.model)
         LOGS.mkdir(exist_ok=True)
-        log = open(LOGS / f"sglang-{self.model.key}.log", "wb")  # noqa: SIM115
+        log = open(self.log, "wb")  # noqa: SIM115
         cmd = [str(SGLANG_PYTHON), "-m", "sglang.launch_server", "--config", self.model.config,
                "--port", str(self.port)]  # fmt: skip
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=server_env(), stdout=log, stderr=subprocess.STDOUT,
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=server_env(self.plugin), stdout=log, stderr=subprocess.STDOUT,
                                      start_new_session=True)  # fmt: skip
 
     def ready(self) -> bool:
@@ -93,7 +100,7 @@ class LiveServer:
         deadline = time.monotonic() + timeout_s
         while not self.ready():
             if self.proc is None or self.proc.poll() is not None or time.monotonic() > deadline:
-                tail = (LOGS / f"sglang-{self.model.key}.log").read_text(errors="replace")[-3000:]
+                tail = self.log.read_text(errors="replace")[-3000:]
                 raise RuntimeError(f"live SGLang server {self.model.key} did not start:\n{tail}")
             time.sleep(0.5)
         return self.url
@@ -131,10 +138,9 @@ class LiveServers:
         return self.servers[key].wait()
 
     def stop(self) -> None:
+        if self.thread.ident is None:  # never begun
+            return
         self.started.wait(60)
         for server in self.servers.values():
             server.kill()
 
-
-def log_path(key: str) -> Path:
-    return LOGS / f"sglang-{key}.log"
