@@ -127,7 +127,7 @@ def live_settings(tmp_path_factory, settings, live_sglang) -> Settings:
     return settings.model_copy(update={
         "rio_sglang_url": f"http://127.0.0.1:9,{live_sglang.url('rio-3.5-open-397b')}",
         "qwen_sglang_url": live_sglang.url("qwen3.5-397b-a17b"),
-        "sglang_read_timeout_s": 120.0,
+        "sglang_read_timeout_s": 300.0,  # a first image prefill on a busy shared 2-core CI machine
         "redis_url": f"redis://127.0.0.1:{free_port()}/0",
         "var_dir": tmp_path_factory.mktemp("live-var"),
         "web_port": free_port(),
