@@ -75,7 +75,7 @@ class LiveServer:
 
     @property
     def log(self) -> Path:
-        return LOGS / f"sglang-{self.model.key}{'' if self.plugin else '-no-plugin'}.log"
+        return LOGS / f"sglang-{self.model.key}{'' if self.plugin else '-no-plugin'}-{self.port}.log"
 
     @property
     def url(self) -> str:
