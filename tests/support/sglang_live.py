@@ -143,4 +143,3 @@ class LiveServers:
         self.started.wait(60)
         for server in self.servers.values():
             server.kill()
-
