@@ -13,15 +13,18 @@ Hooks (`HOOKS`; tests resolve each target and its parameters in the installed sg
   next input at once: its mixture (exact or its own top-k) on this rank's vocabulary shard with the
   anchor embedding folded in, then ONE all-reduce; stored per slot with a flag (latent or not) that
   never leaves the GPU. The per-token entries leave in one small copy read after SGLang's own sync.
-- AROUND Qwen3_5ForCausalLM.forward: at decode, the input embeddings are
-  where(row flag, row mixture, E[input id]) from the plugin's static row buffers. Decode graphs are
-  captured through this hook, so they read those buffers too.
+- AROUND Qwen3_5ForCausalLM.forward and Qwen3ForCausalLM.forward (Rio 3.0 Open Mini, dense): at
+  decode, the input embeddings are where(row flag, row mixture, E[input id]) from the plugin's static
+  row buffers. Decode graphs are captured through this hook, so they read those buffers too.
 - AROUND DecodeCudaGraphRunner.capture: allocate the row buffers (max batch x hidden) before capture.
 - AROUND DecodeCudaGraphRunner.can_run_graph: SGLang decides as ever (latent rows no longer send the
   batch eager); before a replay the batch's rows are written into the row buffers.
 - AROUND release_kv_cache: a request that was fed a mixture inserts nothing past its prompt (already
   checkpointed after prefill), so no later request can reuse latent KV or a Mamba state computed
   from it. Its slot is freed.
+A failure inside a scheduler or forward hook is contained to the SwiReasoning requests it concerns
+(`fail_requests`): each ends with an error naming the plugin, its plugin state is released, it
+inserts nothing past its prompt into the radix tree, and every other request runs on.
 In the HTTP (tokenizer-manager) process, for the per-token `[latent, switched_to, count]` entries the
 sample hook ships through SGLang's `customized_info` channel (swireasoning/progress.py):
 - AROUND TokenizerManager.update_request_meta_info: other requests of a mixed batch get no entries
@@ -33,11 +36,10 @@ sample hook ships through SGLang's `customized_info` channel (swireasoning/progr
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import time
-from collections.abc import AsyncIterator
+from collections.abc import Iterable
+from http import HTTPStatus
 from typing import Any
 
 import torch
@@ -47,17 +49,24 @@ from swireasoning.fused import runs_fused
 from swireasoning.fused_graph import SlotWrites, StepGraphs
 from swireasoning.hf import swir_config
 from swireasoning.mixture import blended_shard
-from swireasoning.progress import CHUNK_KEY, STEP_KEY, ProgressFold
+from swireasoning.progress import STEP_KEY
+from swireasoning.sglang_http import (
+    PARAMS_KEY,
+    after_chat_response,
+    around_chat_stream,
+    around_meta_info,
+    wants_swireasoning,
+)
 
 log = logging.getLogger(__name__)
-PARAMS_KEY = "swireasoning"
-
 # (target, hook type, leading parameter names the hook relies on)
 HOOKS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("sglang.srt.managers.scheduler.Scheduler.__init__", "after", ("self",)),
     ("sglang.srt.managers.scheduler.Scheduler._create_generation_req", "after", ("self", "recv_req")),
     ("sglang.srt.model_executor.model_runner.ModelRunner.sample", "around", ("self", "logits_output", "forward_batch")),
     ("sglang.srt.models.qwen3_5.Qwen3_5ForCausalLM.forward", "around",
+     ("self", "input_ids", "positions", "forward_batch", "input_embeds")),
+    ("sglang.srt.models.qwen3.Qwen3ForCausalLM.forward", "around",
      ("self", "input_ids", "positions", "forward_batch", "input_embeds")),
     ("sglang.srt.model_executor.runner.decode_cuda_graph_runner.DecodeCudaGraphRunner.capture", "around",
      ("self",)),
@@ -103,14 +112,11 @@ class Runtime:
         self.graphs: StepGraphs | None = None
         self.row_inputs: RowInputs | None = None
         self.mixture_top_k: dict[str, int | None] = {}
-        self.folds: dict[int, ProgressFold] = {}  # HTTP process: id(GenerateReqInput) -> its stream's fold
+        self.scheduler: Any = None  # this process's Scheduler: where a failed request is ended
+        self.failed: set[str] = set()  # rids the plugin failed: ending with an error, no radix insert
 
 
 RUNTIME = Runtime()
-
-
-def wants_swireasoning(custom_params: Any) -> bool:
-    return isinstance(custom_params, dict) and isinstance(custom_params.get(PARAMS_KEY), dict)
 
 
 def on_scheduler_init(result: Any, scheduler: Any, *args: Any, **kwargs: Any) -> None:
@@ -119,20 +125,89 @@ def on_scheduler_init(result: Any, scheduler: Any, *args: Any, **kwargs: Any) ->
             "rio_swireasoning: the overlap scheduler launches decode step N+1 before step N's latent "
             "mixture exists. Start SGLang with --disable-overlap-schedule (see sglang_config/README.md)."
         )
+    RUNTIME.scheduler = scheduler
 
 
 def on_new_request(req: Any, scheduler: Any, *args: Any, **kwargs: Any) -> None:
     custom: dict[str, Any] = getattr(req.sampling_params, "custom_params", None) or {}
     if not wants_swireasoning(custom):
         return
-    params = custom[PARAMS_KEY]
+    try:
+        admit(req, custom[PARAMS_KEY], scheduler)
+    except Exception as exc:  # this request ends with the error; the scheduler serves on
+        forget(req.rid)
+        log.exception("rio_swireasoning: admitting %s failed", req.rid)
+        req.set_finish_with_abort(failure_message("admission", exc), HTTPStatus.INTERNAL_SERVER_ERROR,
+                                  "InternalServerError")  # fmt: skip
+
+
+def admit(req: Any, params: dict[str, Any], scheduler: Any) -> None:
     if RUNTIME.table is None:
         tok = scheduler.tokenizer
         cfg = swir_config(tok, (int(tok.eos_token_id),))
-        RUNTIME.table = SwiRTable(cfg, device=torch.device("cuda", torch.cuda.current_device()))
+        RUNTIME.table = SwiRTable(cfg, device=scheduler_device(scheduler))
     max_new = req.sampling_params.max_new_tokens or RUNTIME.table.cfg.max_new_tokens
     RUNTIME.table.admit(req.rid, params, max_new_tokens=int(max_new), prompt_len=len(req.origin_input_ids))
     RUNTIME.mixture_top_k[req.rid] = params.get("mixture_top_k")
+
+
+def scheduler_device(scheduler: Any) -> torch.device:
+    """The device the scheduler's model runs on (a CUDA rank's own GPU, or the CPU)."""
+    return scheduler.tp_worker.model_runner.model.get_input_embeddings().weight.device
+
+
+def failure_message(where: str, exc: BaseException) -> str:
+    return (f"rio_swireasoning failed on this request ({where}: {type(exc).__name__}: {exc}). "
+            "The server keeps serving; retrying may help.")  # fmt: skip
+
+
+def forget(rid: str) -> None:
+    """Release the plugin's state for one request (its table slot, its pending mixture)."""
+    table = RUNTIME.table
+    if table is not None:
+        slot = table.slots.get(rid)
+        if slot is not None and RUNTIME.slot_inputs is not None:
+            RUNTIME.slot_inputs.flag[slot] = False
+        table.release(rid)
+    RUNTIME.mixture_top_k.pop(rid, None)
+
+
+def fail_requests(rids: Iterable[str], exc: BaseException, where: str) -> None:
+    """Contain a hook's failure to the SwiReasoning requests it concerns: each ends after this step
+    with an error naming the plugin (SGLang's own abort path frees its KV), its state is released,
+    and it inserts nothing past its prompt; every other request runs on."""
+    from sglang.srt.managers.schedule_batch import FINISH_ABORT
+
+    table = RUNTIME.table
+    doomed = {r for r in rids if table is not None and r in table.slots}
+    log.error("rio_swireasoning: %s failed for %s", where, sorted(doomed), exc_info=exc)
+    message = failure_message(where, exc)
+    for req in inflight_reqs(RUNTIME.scheduler):
+        if req.rid in doomed and not req.finished():
+            req.to_finish = FINISH_ABORT(message, HTTPStatus.INTERNAL_SERVER_ERROR, "InternalServerError")
+    for rid in doomed:
+        forget(rid)
+        RUNTIME.failed.add(rid)
+
+
+def inflight_reqs(scheduler: Any) -> list[Any]:
+    names = ("cur_batch_for_debug", "running_batch", "last_batch")
+    batches = [getattr(scheduler, n, None) for n in names] if scheduler is not None else []
+    return [req for batch in batches if batch is not None for req in batch.reqs]
+
+
+class SampleOnce:
+    """SGLang's sampler, run at most once a step (it rewrites the logits in place): after a failure
+    past it, the step keeps the ids it sampled."""
+
+    def __init__(self, original: Any) -> None:
+        self.original = original
+        self.ids: Any = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.ids is None:
+            self.ids = self.original(*args, **kwargs)
+        return self.ids
 
 
 def around_sample(original: Any, runner: Any, logits_output: Any, forward_batch: Any, *a: Any, **kw: Any) -> Any:
@@ -140,6 +215,16 @@ def around_sample(original: Any, runner: Any, logits_output: Any, forward_batch:
     rids = list(getattr(forward_batch, "rids", None) or [])
     if table is None or not any(r in table.slots for r in rids):
         return original(runner, logits_output, forward_batch, *a, **kw)
+    sample = SampleOnce(original)
+    try:
+        return swir_sample(table, sample, runner, logits_output, forward_batch, rids, *a, **kw)
+    except Exception as exc:
+        fail_requests(rids, exc, "the sample step")
+        return sample(runner, logits_output, forward_batch, *a, **kw)
+
+
+def swir_sample(table: SwiRTable, original: Any, runner: Any, logits_output: Any, forward_batch: Any,
+                rids: list[str], *a: Any, **kw: Any) -> Any:  # fmt: skip
     graphs = step_graphs(runner.model.get_input_embeddings(), table, logits_output.next_token_logits)
     if graphs is not None:
         return graphed_sample(graphs, original, runner, logits_output, forward_batch, rids, *a, **kw)
@@ -282,16 +367,27 @@ def around_forward(original: Any, model: Any, input_ids: Any, positions: Any, fo
                    input_embeds: Any = None, *a: Any, **kw: Any) -> Any:  # fmt: skip
     if not forward_batch.forward_mode.is_decode() or (RUNTIME.table is None and RUNTIME.row_inputs is None):
         return original(model, input_ids, positions, forward_batch, input_embeds, *a, **kw)
+    try:
+        embeds = row_embeds(model, input_ids, forward_batch, input_embeds)
+    except Exception as exc:  # the batch decodes on its tokens; the SwiReasoning rows end with the error
+        fail_requests(list(getattr(forward_batch, "rids", None) or []), exc, "the input embeddings")
+        embeds = None
+    return original(model, input_ids, positions, forward_batch, input_embeds if embeds is None else embeds,
+                    *a, **kw)  # fmt: skip
+
+
+def row_embeds(model: Any, input_ids: Any, forward_batch: Any, input_embeds: Any) -> Any:
+    """The decode batch's input embeddings with the rows' pending mixtures in, or None where the
+    forward runs as SGLang's (a capture that is not the decode runner's)."""
     embeds = model.get_input_embeddings()(input_ids) if input_embeds is None else input_embeds
     n = embeds.shape[0]
     if torch.cuda.is_available() and torch.cuda.is_current_stream_capturing():
         inputs = RUNTIME.row_inputs  # a decode graph: read the buffers the replays will fill
         if inputs is None or inputs.embeds.shape[0] < n:  # not the decode runner's capture
-            return original(model, input_ids, positions, forward_batch, input_embeds, *a, **kw)
+            return None
     else:
         inputs = load_rows(forward_batch, n, embeds.shape[1], embeds.dtype, embeds.device)
-    embeds = torch.where(inputs.flag[:n, None], inputs.embeds[:n], embeds)
-    return original(model, input_ids, positions, forward_batch, embeds, *a, **kw)
+    return torch.where(inputs.flag[:n, None], inputs.embeds[:n], embeds)
 
 
 def around_capture(original: Any, runner: Any, *a: Any, **kw: Any) -> Any:
@@ -307,75 +403,38 @@ def around_can_run_graph(original: Any, runner: Any, forward_batch: Any, *a: Any
     ok = original(runner, forward_batch, *a, **kw)
     inputs = RUNTIME.row_inputs
     if ok and inputs is not None and forward_batch.forward_mode.is_decode():
-        load_rows(forward_batch, inputs.embeds.shape[0], inputs.embeds.shape[1], inputs.embeds.dtype,
-                  inputs.embeds.device)  # fmt: skip
+        try:
+            load_rows(forward_batch, inputs.embeds.shape[0], inputs.embeds.shape[1], inputs.embeds.dtype,
+                      inputs.embeds.device)  # fmt: skip
+        except Exception as exc:  # the replay reads no mixture; the SwiReasoning rows end with the error
+            inputs.flag.zero_()
+            fail_requests(list(getattr(forward_batch, "rids", None) or []), exc, "the decode graph's inputs")
     return ok
 
 
 def around_release(original: Any, req: Any, tree_cache: Any, *a: Any, **kw: Any) -> Any:
-    table = RUNTIME.table
-    if table is not None and table.was_latent(req.rid):
+    if req.rid in RUNTIME.failed or latent_so_far(req.rid):
         req.skip_radix_cache_insert = True  # keep the prompt prefix (checkpointed at prefill), nothing after
     try:
         return original(req, tree_cache, *a, **kw)
     finally:
-        if table is not None:
-            slot = table.slots.get(req.rid)
-            if slot is not None and RUNTIME.slot_inputs is not None:
-                RUNTIME.slot_inputs.flag[slot] = False
-            table.release(req.rid)
-        RUNTIME.mixture_top_k.pop(req.rid, None)
+        forget(req.rid)
+        RUNTIME.failed.discard(req.rid)
 
 
-def around_meta_info(original: Any, manager: Any, meta_info: dict, state: Any, customized_info: dict,
-                     index: int, *a: Any, **kw: Any) -> Any:  # fmt: skip
-    steps = customized_info.get(STEP_KEY)
-    if steps is not None and all(entry is None for entry in steps[index]):
-        customized_info = {k: v for k, v in customized_info.items() if k != STEP_KEY}
-    result = original(manager, meta_info, state, customized_info, index, *a, **kw)
-    fold = RUNTIME.folds.get(id(state.obj))
-    if fold is not None and STEP_KEY in meta_info:
-        fold.see(meta_info[STEP_KEY])
-    return result
-
-
-def around_chat_stream(original: Any, serving: Any, adapted_request: Any, request: Any, raw_request: Any,
-                       *a: Any, **kw: Any) -> Any:  # fmt: skip
-    chunks = original(serving, adapted_request, request, raw_request, *a, **kw)
-    if not wants_swireasoning(getattr(request, "custom_params", None)):
-        return chunks
-    return with_progress(chunks, adapted_request, request.model)
-
-
-async def with_progress(chunks: AsyncIterator[str], adapted_request: Any, model: str) -> AsyncIterator[str]:
-    """The stream, with a progress chunk before text whose tokens switched mode and one before [DONE]."""
-    fold = RUNTIME.folds[id(adapted_request)] = ProgressFold()
+def latent_so_far(rid: str) -> bool:
+    """Whether a request was ever fed a mixture; a failed read counts as yes (nothing is inserted)."""
+    table = RUNTIME.table
     try:
-        async for chunk in chunks:
-            final = chunk.startswith("data: [DONE]")
-            progress = fold.take() if final and fold.tokens else fold.changed()
-            if progress is not None:
-                body = {"id": str(adapted_request.rid), "object": "chat.completion.chunk", "created": int(time.time()),
-                        "model": model, "choices": [], CHUNK_KEY: progress.model_dump()}  # fmt: skip
-                yield f"data: {json.dumps(body)}\n\n"
-            yield chunk
-    finally:
-        RUNTIME.folds.pop(id(adapted_request), None)
-
-
-def after_chat_response(response: Any, serving: Any, request: Any, ret: list, *a: Any, **kw: Any) -> Any:
-    steps = ret[0].get("meta_info", {}).get(STEP_KEY) if ret else None
-    if steps is None or not hasattr(response, "metadata"):
-        return response
-    fold = ProgressFold()
-    fold.see(steps)
-    response.metadata = {**(response.metadata or {}), CHUNK_KEY: fold.take().model_dump()}
-    return response
+        return table is not None and table.was_latent(rid)
+    except Exception:
+        log.exception("rio_swireasoning: reading %s's latent flag failed", rid)
+        return True
 
 
 FUNCTIONS = (
-    on_scheduler_init, on_new_request, around_sample, around_forward, around_capture, around_can_run_graph,
-    around_release,
+    on_scheduler_init, on_new_request, around_sample, around_forward, around_forward, around_capture,
+    around_can_run_graph, around_release,
     around_meta_info, around_chat_stream, after_chat_response,
 )  # fmt: skip
 

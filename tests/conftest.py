@@ -1,4 +1,6 @@
-"""Real parts for the tests: a Redis server, a Celery worker process, the Gradio web process."""
+"""Real parts for the tests: a Redis server, a Celery worker process, the Gradio web process; and live
+SGLang servers on CPU (tests/support/sglang_live.py), started in the background as soon as collection
+shows a test needs them, with their own Redis, SGLang worker and web (`live_web`)."""
 
 from __future__ import annotations
 
@@ -9,12 +11,31 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests.support.sglang_live import LiveServers
 from worker.ops import redis_server
 from worker.ops.devstack import ROOT, answers, free_port, start_web, start_worker, stop, wait_for
 from worker.ops.settings import Settings
 from worker.ops.tiny_model import build
 
 ARTIFACTS = ROOT / "test-artifacts"
+LIVE_SERVERS = pytest.StashKey[LiveServers]()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the live SGLang servers now (~30 s, in parallel with the rest of the setup) if a test needs them."""
+    if any("live_sglang" in getattr(item, "fixturenames", ()) for item in session.items):
+        session.config.stash[LIVE_SERVERS] = LiveServers().begin()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    servers = session.config.stash.get(LIVE_SERVERS, None)
+    if servers is not None:
+        servers.stop()  # even when no test got as far as asking for them
+
+
+@pytest.fixture(scope="session")
+def live_sglang(request) -> LiveServers:
+    return request.config.stash.setdefault(LIVE_SERVERS, LiveServers()).begin()
 
 
 @pytest.fixture(scope="session")
@@ -98,3 +119,28 @@ def web(settings, redis_proc, worker_proc, sglang_worker) -> Iterator[str]:
     proc, url = start_web(settings)
     yield url
     stop(proc)
+
+
+@pytest.fixture(scope="session")
+def live_settings(tmp_path_factory, settings, live_sglang) -> Settings:
+    """The stack against the live servers: Rio's URL lists a dead replica first (the job must move on)."""
+    return settings.model_copy(update={
+        "rio_sglang_url": f"http://127.0.0.1:9,{live_sglang.url('rio-3.5-open-397b')}",
+        "qwen_sglang_url": live_sglang.url("qwen3.5-397b-a17b"),
+        "sglang_read_timeout_s": 300.0,  # a first image prefill on a busy shared 2-core CI machine
+        "redis_url": f"redis://127.0.0.1:{free_port()}/0",
+        "var_dir": tmp_path_factory.mktemp("live-var"),
+        "web_port": free_port(),
+        "web_metrics_port": free_port(),
+        "worker_metrics_port": free_port(),
+    })  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def live_web(live_settings) -> Iterator[str]:
+    redis_proc = redis_server.start(live_settings, log_path=live_settings.var_dir / "redis.log")
+    worker = start_worker(live_settings, "sglang-live-worker", RIO_WORKER_MODELS="rio-3.5-open-397b,qwen3.5-397b-a17b")
+    web, url = start_web(live_settings)
+    yield url
+    for proc in (web, worker, redis_proc):
+        stop(proc)

@@ -36,7 +36,7 @@ from sglang.srt.parser.template_manager import TemplateManager  # noqa: E402
 from sglang.srt.plugins.hook_registry import HookRegistry  # noqa: E402
 from sglang.srt.server_args import ServerArgs, set_global_server_args_for_tokenizer  # noqa: E402
 
-from swireasoning import sglang_plugin  # noqa: E402
+from swireasoning import sglang_http, sglang_plugin  # noqa: E402
 from swireasoning.controller import SwiRConfig  # noqa: E402
 from swireasoning.engine_table import SwiRTable  # noqa: E402
 from swireasoning.progress import STEP_KEY  # noqa: E402
@@ -136,7 +136,7 @@ async def main() -> int:
         "swir_meta_has_steps": STEP_KEY in swir.meta_infos[0], "metadata": response.metadata,
         "plain": plain_chunks, "plain_meta_keys": sorted(plain.meta_infos[0]),
         "plain_same_as_unhooked": same_apart_from_time(plain_chunks, original),
-        "folds_left": len(sglang_plugin.RUNTIME.folds),
+        "folds_left": len(sglang_http.HTTP.folds),
     }))  # fmt: skip
     return 0
 

@@ -36,6 +36,7 @@ from worker.queue.protocol import (
 
 log = logging.getLogger(__name__)
 RETRY_BACKOFF_S = (0.25, 0.5, 1.0)
+HEALTH_TIMEOUT_S = 5.0  # the HTTP process alone answers /model_info: never queued behind a prefill
 
 
 class _Loose(BaseModel):
@@ -133,6 +134,10 @@ def http_error(resp: httpx.Response, label: str) -> RioError:
     return BackendError(f"{label} rejected the request (HTTP {code}){suffix}.", retryable=False)
 
 
+def attempt_rid(job_id: str, attempt: int) -> str:
+    return job_id if attempt == 0 else f"{job_id}-retry{attempt}"
+
+
 class SGLangBackend:
     name = "sglang"
 
@@ -160,6 +165,9 @@ class SGLangBackend:
         for attempt, backoff in enumerate((*RETRY_BACKOFF_S, None)):
             url = next(self.urls)
             stream = _Stream(t0)
+            # a retry gets a rid of its own: the server may still hold the abandoned attempt (a timed-out
+            # prefill is aborted asynchronously) and refuses a duplicate rid with HTTP 400
+            body["rid"] = attempt_rid(job.id, attempt)
             try:
                 yield from stream.run(self.http, url, body, self.label)
                 return
@@ -172,7 +180,7 @@ class SGLangBackend:
                 time.sleep(backoff)
             finally:
                 if not stream.finished:
-                    self.abort(url, job.id)
+                    self.abort(url, body["rid"])
 
     def abort(self, url: str, rid: str) -> None:
         """Best effort: SGLang also aborts a request whose stream closed, 2 s later."""
@@ -182,14 +190,17 @@ class SGLangBackend:
             log.info("abort of %s at %s failed: %s", rid, url, exc)
 
     def health(self, url: str) -> str | None:
-        """None when `/health` and `/model_info` answer, else why not (shown in the model picker)."""
+        """None while the server's HTTP process answers `/model_info`, else why not (shown in the model
+        picker). Not `/health`: in SGLang 0.5.23 it is `/health_generate`, a one-token request queued
+        behind whatever the scheduler runs, so a long prefill reads as a failure (after 20 s it even
+        answers 503). A busy server is not a down one: SGLang takes its HTTP process down with a dead
+        scheduler, and its watchdog does so with a hung one, so the HTTP process answering is the signal."""
         try:
-            ok = self.http.get(f"{url}/health", timeout=5.0)
-            if ok.status_code != 200:
-                return f"health check answered HTTP {ok.status_code}"
-            self.http.get(f"{url}/model_info", timeout=5.0).raise_for_status()
+            info = self.http.get(f"{url}/model_info", timeout=HEALTH_TIMEOUT_S)
         except httpx.HTTPError as exc:
             return f"unreachable ({type(exc).__name__})"
+        if info.status_code != 200:
+            return f"health check answered HTTP {info.status_code}"
         return None
 
     def down_reason(self) -> str | None:

@@ -14,6 +14,7 @@ import argparse
 import json
 import logging
 from pathlib import Path
+from typing import Any, cast
 
 import torch
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
@@ -131,8 +132,10 @@ def tiny_config(vocab_size: int, token_ids: dict[str, int]):  # -> Qwen3_5MoeCon
         "temporal_patch_size": 2,
         "out_hidden_size": 64,
         "num_position_embeddings": 64,  # must be a perfect square
+        # Qwen3.5 has no deepstack; written out because SGLang's default ([8, 16, 24]) needs a deeper tower
+        "deepstack_visual_indexes": [],
     }
-    return Qwen3_5MoeConfig(
+    config = Qwen3_5MoeConfig(
         text_config=text,
         vision_config=vision,
         image_token_id=token_ids["<|image_pad|>"],
@@ -140,16 +143,19 @@ def tiny_config(vocab_size: int, token_ids: dict[str, int]):  # -> Qwen3_5MoeCon
         vision_start_token_id=token_ids["<|vision_start|>"],
         vision_end_token_id=token_ids["<|vision_end|>"],
     )
+    # The real checkpoints carry it and SGLang builds its layer pattern from it; transformers reads it
+    # into `layer_types` and drops it, so it is written back.
+    cast(Any, config.text_config).full_attention_interval = 4
+    return config
 
 
-def build(path: Path) -> Path:
-    """Write the checkpoint (config, weights, tokenizer, image processor) to `path`; deterministic."""
-    from transformers import PreTrainedTokenizerFast, Qwen2VLImageProcessorPil, Qwen3_5MoeForConditionalGeneration
+def write_tokenizer(path: Path, tokenizer_class: str) -> tuple[dict[str, int], int]:
+    """The tiny tokenizer and chat template at `path`: (special token ids, vocabulary size padded to 64)."""
+    from transformers import PreTrainedTokenizerFast
 
     path.mkdir(parents=True, exist_ok=True)
     tok = train_tokenizer()
     token_ids = {t: tok.token_to_id(t) or 0 for t in SPECIAL_TOKENS}
-    vocab_size = (tok.get_vocab_size() + 63) // 64 * 64
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,
         eos_token="<|im_end|>",
@@ -159,12 +165,19 @@ def build(path: Path) -> Path:
     )
     fast.chat_template = CHAT_TEMPLATE
     fast.save_pretrained(path)
-    # Real Qwen3.5 checkpoints name the class the same way; AutoTokenizer rebuilds it from vocab + merges.
+    # Real checkpoints name their class; AutoTokenizer rebuilds it from vocab + merges.
     cfg_file = path / "tokenizer_config.json"
     cfg = json.loads(cfg_file.read_text())
-    cfg["tokenizer_class"] = "Qwen3_5Tokenizer"
+    cfg["tokenizer_class"] = tokenizer_class
     cfg_file.write_text(json.dumps(cfg, indent=2))
+    return token_ids, (tok.get_vocab_size() + 63) // 64 * 64
 
+
+def build(path: Path) -> Path:
+    """Write the checkpoint (config, weights, tokenizer, image processor) to `path`; deterministic."""
+    from transformers import Qwen2VLImageProcessorPil, Qwen3_5MoeForConditionalGeneration
+
+    token_ids, vocab_size = write_tokenizer(path, "Qwen3_5Tokenizer")
     Qwen2VLImageProcessorPil(
         patch_size=16, temporal_patch_size=2, merge_size=2, min_pixels=32 * 32, max_pixels=128 * 128
     ).save_pretrained(path)
@@ -178,16 +191,36 @@ def build(path: Path) -> Path:
     return path
 
 
+def build_qwen3(path: Path) -> Path:
+    """A tiny plain (full-attention) Qwen3, the architecture of Rio 3.0 Open Mini, with the same
+    tokenizer: what SGLang's normal radix cache runs on a CPU (the hybrid model's cannot)."""
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+
+    token_ids, vocab_size = write_tokenizer(path, "Qwen2Tokenizer")
+    torch.manual_seed(SEED)
+    config = Qwen3Config(
+        vocab_size=vocab_size, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, head_dim=16, max_position_embeddings=8192, tie_word_embeddings=True,
+        initializer_range=0.3, eos_token_id=token_ids["<|im_end|>"], pad_token_id=token_ids["<|endoftext|>"],
+    )  # fmt: skip
+    model = Qwen3ForCausalLM(config).eval()
+    model.generation_config.eos_token_id = token_ids["<|im_end|>"]
+    model.save_pretrained(path)
+    (path / "TINY_RANDOM").write_text("random weights: outputs are meaningless\n")
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("path", type=Path)
     parser.add_argument("--force", action="store_true", help="rebuild even if present")
+    parser.add_argument("--qwen3", action="store_true", help="the tiny plain Qwen3 instead of qwen3_5_moe")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
     if (args.path / "TINY_RANDOM").exists() and not args.force:
         log.info("tiny model already at %s", args.path)
         return
-    build(args.path)
+    (build_qwen3 if args.qwen3 else build)(args.path)
     log.info("built tiny model at %s", args.path)
 
 

@@ -134,3 +134,11 @@ def test_health_of_a_live_server(contract_server):
     assert backend(contract_server).health(contract_server) is None
     both = SGLangBackend(label="Rio 3.5", served_model="m", urls=["http://127.0.0.1:9", contract_server], api_key=None)
     assert both.down_reason() is None, "one live replica is enough"
+
+
+def test_a_retry_sends_a_rid_of_its_own():
+    """SGLang refuses a rid it still holds (an abandoned attempt is aborted asynchronously) with HTTP 400."""
+    from worker.backends.sglang import attempt_rid
+
+    rids = [attempt_rid("a" * 32, n) for n in range(4)]
+    assert rids[0] == "a" * 32 and len(set(rids)) == 4
