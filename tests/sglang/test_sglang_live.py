@@ -43,7 +43,7 @@ def direct_body(model: str, mode: str, max_tokens: int, rid: str) -> dict:
 
 
 def test_swireasoning_on_the_page_shows_the_plugins_own_counts(client, live_sglang):
-    final = ask(client, PROMPT, model=RIO, mode="swireasoning", max_tokens=48)
+    final = ask(client, PROMPT, model=RIO, reasoning="swireasoning", max_tokens=48)
     client.predict(api_name="/new_chat")
     url = live_sglang.url(RIO)
     meta = httpx.post(f"{url}/v1/chat/completions", json=direct_body(RIO, "swireasoning", 48, uuid.uuid4().hex),
@@ -56,7 +56,7 @@ def test_swireasoning_on_the_page_shows_the_plugins_own_counts(client, live_sgla
 
 
 def test_thinking_without_swireasoning_has_no_latent_steps_or_switches(client):
-    final = ask(client, PROMPT, model=RIO, mode="thinking", max_tokens=32)
+    final = ask(client, PROMPT, model=RIO, reasoning="thinking", max_tokens=32)
     client.predict(api_name="/new_chat")
     assert "⚠️" not in final.footer and final.thinking
     assert "+ 0 latent" in final.footer and "switch" not in final.footer
@@ -65,7 +65,7 @@ def test_thinking_without_swireasoning_has_no_latent_steps_or_switches(client):
 def test_an_image_chat_with_rio_answers(client, tmp_path):
     picture = tmp_path / "beach.png"
     Image.new("RGB", (64, 48), (30, 120, 200)).save(picture)
-    final = ask(client, "What is in this image?", files=[str(picture)], model=RIO, mode="off", max_tokens=16)
+    final = ask(client, "What is in this image?", files=[str(picture)], model=RIO, reasoning="off", max_tokens=16)
     client.predict(api_name="/new_chat")
     assert "⚠️" not in final.footer and final.answer, final.footer
     assert int(re.search(r"prompt (\d+)", final.footer).group(1)) > 12  # the image's tokens are in the prompt
@@ -73,8 +73,8 @@ def test_an_image_chat_with_rio_answers(client, tmp_path):
 
 @pytest.mark.parametrize("mode", ["thinking", "swireasoning"])
 def test_a_second_turn_reuses_the_prefix_cache_on_the_full_attention_model(client, mode):
-    first = ask(client, f"{PROMPT} ({mode})", model=QWEN, mode=mode, max_tokens=24)
-    second = ask(client, "And its beaches?", model=QWEN, mode=mode, max_tokens=24)
+    first = ask(client, f"{PROMPT} ({mode})", model=QWEN, reasoning=mode, max_tokens=24)
+    second = ask(client, "And its beaches?", model=QWEN, reasoning=mode, max_tokens=24)
     client.predict(api_name="/new_chat")
     assert "⚠️" not in first.footer + second.footer
     cached = re.search(r"prefix cache (\d+)/(\d+)", second.footer)
@@ -82,7 +82,7 @@ def test_a_second_turn_reuses_the_prefix_cache_on_the_full_attention_model(clien
 
 
 def test_rio_answers_every_job_though_its_first_listed_replica_is_down(client):
-    finals = [ask(client, PROMPT, model=RIO, mode="off", max_tokens=8) for _ in range(2)]  # the rotation hits both
+    finals = [ask(client, PROMPT, model=RIO, reasoning="off", max_tokens=8) for _ in range(2)]  # the rotation hits both
     client.predict(api_name="/new_chat")
     assert all("⚠️" not in f.footer and f.answer for f in finals), [f.footer for f in finals]
 
@@ -119,7 +119,7 @@ def test_a_busy_server_is_not_a_down_server(client, live_sglang):
         httpx.get(f"{url}/health", timeout=3.0)
     backend = SGLangBackend(label="Qwen", served_model=QWEN, urls=[url], api_key=None)
     assert backend.health(url) is None and backend.down_reason() is None
-    final = ask(client, PROMPT, model=QWEN, mode="off", max_tokens=8)  # arrives during the prefill
+    final = ask(client, PROMPT, model=QWEN, reasoning="off", max_tokens=8)  # arrives during the prefill
     client.predict(api_name="/new_chat")
     slow.join(60)
     assert "⚠️" not in final.footer and final.answer, final.footer
