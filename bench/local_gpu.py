@@ -26,11 +26,12 @@ from typing import Any
 
 import torch
 
+from bench.static_loop import generate_static
 from swireasoning.batcher import BatchEngine, Request, StaticRows
 from swireasoning.controller import SwiRConfig, SwiRController
 from swireasoning.decode import PromptBatch, SamplingParams, decode_one, generate, prefill
 from swireasoning.fused import FusedSwiRController
-from swireasoning.static_decode import GraphedStep, SlotCache, StaticStep, generate_static, prefill_slot
+from swireasoning.static_decode import GraphedStep, SlotCache, StaticStep, prefill_slot
 
 log = logging.getLogger("bench.local_gpu")
 SAMPLING = SamplingParams(temperature=0.6, top_p=0.95, top_k=20)

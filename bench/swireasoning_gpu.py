@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 
 from bench.swireasoning_exact import SCENARIOS, config
-from swireasoning.controller import SwiRConfig, SwiRController
+from swireasoning.controller import SwiRConfig, SwiRController, SwiRParams
 from swireasoning.engine_table import StepInfo, SwiRTable, info_of
 from swireasoning.fused import FusedSwiRController, triton_kernels
 from swireasoning.fused_graph import SlotWrites, StepGraphs
@@ -138,7 +138,7 @@ def table_rows(b: int, logits: torch.Tensor, sampled: torch.Tensor) -> dict[str,
     old.controller = SwiRController(cfg, 4096, DEV)  # the eager controller, as landed
     for table in (old, new):
         for rid in rids:
-            table.admit(rid, {}, max_new_tokens=38912)
+            table.admit(rid, SwiRParams(), max_new_tokens=38912)
 
     def landed() -> None:
         outcome = old.step(rids, logits, sampled)
@@ -194,7 +194,7 @@ def plugin_rows(b: int, logits: torch.Tensor, sampled: torch.Tensor, emb: torch.
     cfg = config(max_switch_count=None)
     table, rids = SwiRTable(cfg, capacity=4096, device=DEV), [f"r{i}" for i in range(b)]
     for rid in rids:
-        table.admit(rid, {}, max_new_tokens=38912)
+        table.admit(rid, SwiRParams(), max_new_tokens=38912)
     slot_embeds = torch.zeros(4097, HIDDEN, dtype=emb.dtype, device=DEV)
     slot_flag = torch.zeros(4097, dtype=torch.bool, device=DEV)
     shard, next_ids = emb[: VOCAB // RANKS], sampled.clone()
@@ -228,7 +228,7 @@ def graph_plugin(cfg: SwiRConfig, b: int, shard: torch.Tensor, rids: list[str]) 
     """A table with every row admitted and its captured plugin steps (one rank: slot writes inside)."""
     table = SwiRTable(cfg, capacity=4096, device=DEV)
     for rid in rids:
-        table.admit(rid, {}, max_new_tokens=38912)
+        table.admit(rid, SwiRParams(), max_new_tokens=38912)
     writes = SlotWrites(torch.zeros(4098, HIDDEN, dtype=shard.dtype, device=DEV),
                         torch.zeros(4098, dtype=torch.bool, device=DEV))  # fmt: skip
     graphs = StepGraphs(table, shard, 0, VOCAB, max_rows=max(BATCHES), writes=writes)
@@ -301,7 +301,7 @@ def check_plugin_graph(emb: torch.Tensor) -> list[str]:
     rids, ks = ["a", "b", "c", "d", "e"], [0, 3, 0, 64, 0]
     for table in (ref, new):
         for rid in rids:
-            table.admit(rid, {}, max_new_tokens=60)
+            table.admit(rid, SwiRParams(), max_new_tokens=60)
     writes = SlotWrites(torch.zeros(10, HIDDEN, dtype=emb.dtype, device=DEV),
                         torch.zeros(10, dtype=torch.bool, device=DEV))  # fmt: skip
     graphs, bad = StepGraphs(new, shard, start, VOCAB, max_rows=8, writes=writes), []

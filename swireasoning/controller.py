@@ -8,7 +8,8 @@ and what to feed next. Mode 0 is latent (soft), 1 explicit, as in the official c
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import torch
@@ -41,6 +42,33 @@ class SwiRConfig:
         if self.fix_newline_anchor and self.newline_id is not None:
             return self.newline_id
         return self.linebreak_id
+
+
+@dataclass(frozen=True)
+class SwiRParams:
+    """One request's own SwiReasoning parameters, as a job (or SGLang's `custom_params`) carries
+    them: the one list of them. None keeps the engine's `SwiRConfig` value (whose own default for
+    `max_switch_count` is None: no switch control); `mixture_top_k` None is the exact mixture."""
+
+    alpha0: float | None = None
+    beta0: float | None = None
+    window: int | None = None
+    max_switch_count: int | None = None
+    mixture_top_k: int | None = None  # how the latent input is mixed; not a controller parameter
+
+    @classmethod
+    def of(cls, values: Mapping[str, Any]) -> SwiRParams:
+        """From a flat mapping (a job's reasoning, `custom_params`); other keys are not ours."""
+        return cls(**{f.name: values.get(f.name) for f in fields(cls)})
+
+    def overrides(self) -> dict[str, Any]:
+        """The controller parameters this request sets: `SwiRController.reset`'s keywords."""
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "mixture_top_k"}
+        return {name: v for name, v in values.items() if v is not None}
+
+    def config(self, base: SwiRConfig, max_new_tokens: int) -> SwiRConfig:
+        """The engine's config with this request's parameters and length."""
+        return replace(base, max_new_tokens=max_new_tokens, **self.overrides())
 
 
 @dataclass

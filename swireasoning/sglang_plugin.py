@@ -42,6 +42,7 @@ from typing import Any
 
 import torch
 
+from swireasoning.controller import SwiRParams
 from swireasoning.engine_table import RowOutcome, StepInfo, SwiRTable, info_of, to_device
 from swireasoning.fused import runs_fused
 from swireasoning.fused_graph import SlotWrites, StepGraphs
@@ -125,14 +126,14 @@ def on_new_request(req: Any, scheduler: Any, *args: Any, **kwargs: Any) -> None:
     custom: dict[str, Any] = getattr(req.sampling_params, "custom_params", None) or {}
     if not wants_swireasoning(custom):
         return
-    params = custom[PARAMS_KEY]
+    params = SwiRParams.of(custom[PARAMS_KEY])
     if RUNTIME.table is None:
         tok = scheduler.tokenizer
         cfg = swir_config(tok, (int(tok.eos_token_id),))
         RUNTIME.table = SwiRTable(cfg, device=torch.device("cuda", torch.cuda.current_device()))
     max_new = req.sampling_params.max_new_tokens or RUNTIME.table.cfg.max_new_tokens
     RUNTIME.table.admit(req.rid, params, max_new_tokens=int(max_new), prompt_len=len(req.origin_input_ids))
-    RUNTIME.mixture_top_k[req.rid] = params.get("mixture_top_k")
+    RUNTIME.mixture_top_k[req.rid] = params.mixture_top_k
 
 
 def around_sample(original: Any, runner: Any, logits_output: Any, forward_batch: Any, *a: Any, **kw: Any) -> Any:
