@@ -35,7 +35,7 @@ from bench.gpu_common import machine, read_bandwidth, write_json
 from bench.swireasoning_exact import config
 from bench.swireasoning_gpu_checks import checks
 from bench.swireasoning_gpu_setup import BATCHES, DEV, DRY, HIDDEN, RANKS, VOCAB, Fresh, Timer, graphed
-from swireasoning.controller import SwiRConfig, SwiRController
+from swireasoning.controller import SwiRConfig, SwiRController, SwiRParams
 from swireasoning.engine_table import StepInfo, SwiRTable, info_of
 from swireasoning.fused import FusedSwiRController, triton_kernels
 from swireasoning.fused_graph import SlotWrites, StepGraphs
@@ -71,7 +71,7 @@ def table_rows(t: Timer, b: int, fresh: Fresh) -> dict[str, Any]:
     old.controller = SwiRController(cfg, 4096, DEV)  # type: ignore[assignment]  # the eager controller, as landed
     for table in (old, new):
         for rid in rids:
-            table.admit(rid, {}, max_new_tokens=38912)
+            table.admit(rid, SwiRParams(), max_new_tokens=38912)
 
     def landed() -> None:
         outcome = old.step(rids, *fresh.next())
@@ -137,7 +137,7 @@ def plugin_rows(t: Timer, b: int, fresh: Fresh, emb: torch.Tensor) -> dict[str, 
     cfg = config(max_switch_count=None)
     table, rids = SwiRTable(cfg, capacity=4096, device=DEV), [f"r{i}" for i in range(b)]
     for rid in rids:
-        table.admit(rid, {}, max_new_tokens=38912)
+        table.admit(rid, SwiRParams(), max_new_tokens=38912)
     slot_embeds = torch.zeros(4097, HIDDEN, dtype=emb.dtype, device=DEV)
     slot_flag = torch.zeros(4097, dtype=torch.bool, device=DEV)
     shard, next_ids = emb[: VOCAB // RANKS], fresh.sets[0][1].clone()
@@ -172,7 +172,7 @@ def graph_plugin(cfg: SwiRConfig, b: int, shard: torch.Tensor, rids: list[str]) 
     """A table with every row admitted and its captured plugin steps (one rank: slot writes inside)."""
     table = SwiRTable(cfg, capacity=4096, device=DEV)
     for rid in rids:
-        table.admit(rid, {}, max_new_tokens=38912)
+        table.admit(rid, SwiRParams(), max_new_tokens=38912)
     writes = SlotWrites(torch.zeros(4098, HIDDEN, dtype=shard.dtype, device=DEV),
                         torch.zeros(4098, dtype=torch.bool, device=DEV))  # fmt: skip
     graphs = StepGraphs(table, shard, 0, VOCAB, max_rows=max(BATCHES), writes=writes)

@@ -15,7 +15,7 @@ from torch import Tensor
 
 from bench.swireasoning_exact import SCENARIOS, STATE, compare, config, scenario_batch, scenario_slots
 from bench.swireasoning_gpu_setup import CHECK_STEPS, DEV, DRY, HIDDEN, RANKS, VOCAB, graphed, inputs
-from swireasoning.controller import SwiRController
+from swireasoning.controller import SwiRController, SwiRParams
 from swireasoning.engine_table import SwiRTable
 from swireasoning.fused import FusedSwiRController
 from swireasoning.fused_graph import SlotWrites, StepGraphs
@@ -98,7 +98,7 @@ def check_plugin_graph(emb: Tensor, rank: int) -> list[str]:
     rids, ks = ["a", "b", "c", "d", "e"], [0, 3, 0, 64, 0]
     for table in (ref, new):
         for rid in rids:
-            table.admit(rid, {}, max_new_tokens=60)
+            table.admit(rid, SwiRParams(), max_new_tokens=60)
     writes = SlotWrites(torch.zeros(10, HIDDEN, dtype=emb.dtype, device=DEV),
                         torch.zeros(10, dtype=torch.bool, device=DEV))  # fmt: skip
     graphs, bad, anchored = StepGraphs(new, shard, start, VOCAB, max_rows=8, writes=writes), [], 0

@@ -22,11 +22,12 @@ from typing import Any, Protocol
 import torch
 from torch import Tensor
 
-from swireasoning.controller import SwiRConfig, SwiRController
+from swireasoning.controller import Directive, SwiRConfig, SwiRController, SwiRParams
 from swireasoning.decode import PromptBatch, SamplingParams, Step, draw, filter_logits, generate
 from swireasoning.fused import FusedSwiRController
 from swireasoning.host_copy import HostCopy
 from swireasoning.mixture import next_embeddings
+from swireasoning.slots import SlotTable
 from swireasoning.static_decode import (
     GraphedStep,
     SlotCache,
@@ -38,7 +39,6 @@ from swireasoning.static_decode import (
 )
 
 log = logging.getLogger(__name__)
-SWIR_KEYS = ("alpha0", "beta0", "window", "max_switch_count")
 
 
 @dataclass
@@ -47,8 +47,7 @@ class Request:
     sampling: SamplingParams
     max_new_tokens: int
     generator: torch.Generator | None = None  # on the model's device
-    swir: dict[str, Any] | None = None  # None: plain; else SwiRConfig overrides (SWIR_KEYS)
-    mixture_top_k: int | None = None
+    swir: SwiRParams | None = None  # None: plain
 
 
 class Ticket:
@@ -180,14 +179,14 @@ class EagerRows:
         if len(self.gens) >= self.capacity:
             return False
         r = ticket.request
-        controller = None
+        controller, top_k = None, None
         if r.swir is not None:
             assert self.swir_base is not None, "SwiReasoning needs the engine's SwiRConfig"
-            cfg = _swir_cfg(self.swir_base, r)
-            controller = SwiRController(cfg, 1, device=r.prompt.input_ids.device)
+            cfg = r.swir.config(self.swir_base, r.max_new_tokens)
+            controller, top_k = SwiRController(cfg, 1, device=r.prompt.input_ids.device), r.swir.mixture_top_k
         self.gens[ticket] = generate(
             self.model, r.prompt, max_new_tokens=r.max_new_tokens, sampling=r.sampling, eos_ids=self.eos_ids,
-            controller=controller, mixture_top_k=r.mixture_top_k, generator=r.generator,
+            controller=controller, mixture_top_k=top_k, generator=r.generator,
         )  # fmt: skip
         return True
 
@@ -211,13 +210,6 @@ class EagerRows:
         return out
 
 
-def _swir_cfg(base: SwiRConfig, r: Request) -> SwiRConfig:
-    from dataclasses import replace
-
-    overrides = {k: v for k, v in (r.swir or {}).items() if k in SWIR_KEYS}
-    return replace(base, max_new_tokens=r.max_new_tokens, **overrides)
-
-
 class StaticRows:
     """Plain-attention models: every running request is a slot of one static cache, and one
     captured step runs them all (slots [0, bucket), the lowest free slot taken first)."""
@@ -226,7 +218,7 @@ class StaticRows:
         self, model, eos_ids: tuple[int, ...], swir_base: SwiRConfig | None, capacity: int, max_len: int,
         compile: bool = True, graph: GraphedStep | None = None,
     ) -> None:  # fmt: skip
-        """`graph`: an existing captured step (and its cache) to share, e.g. with `generate_static`."""
+        """`graph`: an existing captured step (and its cache) to share, e.g. with the GPU bench's static loop."""
         weight = model.get_input_embeddings().weight
         self.model, self.embedding, self.device = model, weight, weight.device
         self.graph = graph or GraphedStep(StaticStep(model, SlotCache(model, capacity, max_len)), compile=compile)
@@ -240,7 +232,7 @@ class StaticRows:
         self.position = torch.zeros(capacity, dtype=torch.long, device=self.device)
         self.write = torch.full((capacity,), self.kv.scratch, dtype=torch.long, device=self.device)
         self.next = torch.zeros(capacity, dtype=torch.long, device=self.device)  # index of the next fed token
-        self.slots: dict[Ticket, int] = {}
+        self.slots: SlotTable[Ticket] = SlotTable(capacity)
         self.pending: dict[int, Tensor] = {}  # slot -> prefill logits [1, V], not sampled yet
         self.lengths: dict[int, int] = {}  # slot -> tokens it will hold after this step's write
         self._ahead: Tensor | None = None  # logits of the step launched at the end of the last one
@@ -264,27 +256,31 @@ class StaticRows:
                 self.graph(self.feed[:b, None], self.position[:b], self.write[:b], w)
 
     def admit(self, ticket: Ticket) -> bool:
-        free = sorted(set(range(self.capacity)) - set(self.slots.values()))
-        if not free:
+        slot = self.slots.take(ticket)
+        if slot is None:
             return False
-        slot, r = free[0], ticket.request
+        try:
+            self._start(slot, ticket.request)
+        except Exception:  # the prompt does not fit: the slot stays free
+            self.slots.release(ticket)
+            raise
+        return True
+
+    def _start(self, slot: int, r: Request) -> None:
+        """Prefill the request into its slot and reset the slot's SwiReasoning state."""
         logits, length = prefill_slot(self.model, self.kv, slot, unpadded(r.prompt, 0).to(self.device))
         r.max_new_tokens = min(r.max_new_tokens, self.kv.scratch - length)
         if r.swir is not None:
             assert self.controller is not None, "SwiReasoning needs the engine's SwiRConfig"
-            overrides = {k: v for k, v in r.swir.items() if k in SWIR_KEYS}
-            self.controller.reset(
-                torch.tensor([slot], device=self.device), max_new_tokens=r.max_new_tokens, **overrides
-            )
+            rows = torch.tensor([slot], device=self.device)
+            self.controller.reset(rows, max_new_tokens=r.max_new_tokens, **r.swir.overrides())
         self.next[slot] = length
         self.lengths[slot] = length
         self.write[slot] = self.kv.scratch
         self.pending[slot] = logits
-        self.slots[ticket] = slot
-        return True
 
     def release(self, ticket: Ticket) -> None:
-        slot = self.slots.pop(ticket, None)
+        slot = self.slots.release(ticket)
         if slot is not None:
             self.pending.pop(slot, None)
             self.lengths.pop(slot, None)
@@ -306,13 +302,12 @@ class StaticRows:
         self.position[index] = self.next[index]  # before the directives: their mixture may wait for the GPU
         self.write[index] = self.next[index]
         self.next[index] += 1
-        fields = self._directives(tickets, index, logits, sampled)
-        host = HostCopy(torch.stack([f.long() for f in fields]))
+        host = HostCopy(self._decide(tickets, index, logits, sampled).stacked())
         for s in slots:
             self.lengths[s] += 1
         self._ahead = self._launch(slots)
-        values = host.get()
-        return [(t, _row_step(values[:, i])) for i, t in enumerate(tickets)]
+        values, row = host.get(), torch.zeros(1, dtype=torch.long)
+        return [(t, Step.unstacked(row, values[:, i : i + 1])) for i, t in enumerate(tickets)]
 
     def _index(self, slots: list[int]) -> Tensor:
         """The running slots on the device, made again only when they change: a host-to-device copy
@@ -337,34 +332,34 @@ class StaticRows:
         width = columns_for(max(self.lengths[s] for s in slots), self.kv.max_len)
         return self.graph(self.feed[:b, None], self.position[:b], self.write[:b], width)
 
-    def _directives(self, tickets: list[Ticket], index: Tensor, logits: Tensor, sampled: Tensor) -> list[Tensor]:
-        """ids, latent, switched_to, switch_count, finished, budget_hit per row; the next inputs
-        written to `feed` (token rows: E[id]; SwiReasoning rows: as `next_embeddings` says)."""
+    def _decide(self, tickets: list[Ticket], index: Tensor, logits: Tensor, sampled: Tensor) -> Step:
+        """Every running row's Step; the next inputs written to `feed` (token rows: E[id];
+        SwiReasoning rows: as `next_embeddings` says)."""
         swir = [i for i, t in enumerate(tickets) if t.request.swir is not None]
-        if not swir or self.controller is None:
-            zeros = torch.zeros_like(sampled)
-            self.feed[index] = self.embedding[sampled]
-            return [sampled, zeros.bool(), zeros, zeros, torch.isin(sampled, self.eos), zeros.bool()]
-        ids, latent = sampled.clone(), torch.zeros_like(sampled, dtype=torch.bool)
-        switched, count, budget = torch.zeros_like(sampled), torch.zeros_like(sampled), latent.clone()
-        finished = torch.isin(sampled, self.eos)
         every = len(swir) == len(tickets)
-        at: Any = slice(None) if every else torch.tensor(swir, device=self.device)
-        if not every:
+        if not every or self.controller is None:
             self.feed[index] = self.embedding[sampled]
+        if not swir or self.controller is None:
+            return Step.plain(index, sampled, self.eos)
+        at: Any = slice(None) if every else torch.tensor(swir, device=self.device)
         d = self.controller.step(logits[at], sampled[at], rows=index[at])
-        ids[at], latent[at], finished[at], budget[at] = d.ids, d.latent, d.finished, d.budget_hit
-        switched[at], count[at] = d.switched_to.long(), d.switch_count
+        self._feed_mixtures([tickets[i].request for i in swir], index[at], d)
+        if every:
+            return Step.of(index, d)
+        return Step.plain(index, sampled, self.eos).replaced(at, Step.of(index[at], d))
+
+    def _feed_mixtures(self, requests: list[Request], slots: Tensor, d: Directive) -> None:
+        """The SwiReasoning rows' next inputs, one mixture per mixture_top_k among them."""
         groups: dict[int | None, list[int]] = {}
-        for j, i in enumerate(swir):
-            groups.setdefault(tickets[i].request.mixture_top_k, []).append(j)
+        for j, r in enumerate(requests):
+            assert r.swir is not None
+            groups.setdefault(r.swir.mixture_top_k, []).append(j)
         for top_k, mine in groups.items():
-            if len(mine) == len(swir):  # the usual case: one mixture for every SwiReasoning row
-                self.feed[index[at]] = next_embeddings(d, self.embedding, top_k)
+            if len(mine) == len(requests):  # the usual case: one mixture for every SwiReasoning row
+                self.feed[slots] = next_embeddings(d, self.embedding, top_k)
                 continue
             sub = torch.tensor(mine, device=self.device)
-            self.feed[index[at][sub]] = next_embeddings(_directive_rows(d, sub), self.embedding, top_k)
-        return [ids, latent, switched, count, finished, budget]
+            self.feed[slots[sub]] = next_embeddings(_directive_rows(d, sub), self.embedding, top_k)
 
 
 def _sample_rows(logits: Tensor, requests: list[Request]) -> Tensor:
@@ -391,23 +386,10 @@ def _sample_rows(logits: Tensor, requests: list[Request]) -> Tensor:
     return out
 
 
-def _directive_rows(d, rows: Tensor):
+def _directive_rows(d: Directive, rows: Tensor) -> Directive:
     """The rows `rows` of a Directive."""
     from dataclasses import fields, replace
 
-    picked = {f.name: getattr(d, f.name) for f in fields(d)}
-    return replace(d, **{name: None if v is None else v[rows] for name, v in picked.items()})
-
-
-def _row_step(values: Tensor) -> Step:
-    """One request's Step (a batch of one) from its column of the stacked host copy."""
-    ids, latent, switched, count, finished, budget = values[:, None]
-    return Step(
-        torch.zeros(1, dtype=torch.long),
-        ids,
-        latent.bool(),
-        switched.to(torch.int8),
-        count,
-        finished.bool(),
-        budget.bool(),
-    )
+    picked: dict[str, Any] = {f.name: getattr(d, f.name) for f in fields(d)}
+    selected: dict[str, Any] = {name: v if v is None else v[rows] for name, v in picked.items()}
+    return replace(d, **selected)

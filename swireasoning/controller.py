@@ -8,7 +8,8 @@ and what to feed next. Mode 0 is latent (soft), 1 explicit, as in the official c
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import torch
@@ -41,6 +42,33 @@ class SwiRConfig:
         if self.fix_newline_anchor and self.newline_id is not None:
             return self.newline_id
         return self.linebreak_id
+
+
+@dataclass(frozen=True)
+class SwiRParams:
+    """One request's own SwiReasoning parameters, as a job (or SGLang's `custom_params`) carries
+    them: the one list of them. None keeps the engine's `SwiRConfig` value (whose own default for
+    `max_switch_count` is None: no switch control); `mixture_top_k` None is the exact mixture."""
+
+    alpha0: float | None = None
+    beta0: float | None = None
+    window: int | None = None
+    max_switch_count: int | None = None
+    mixture_top_k: int | None = None  # how the latent input is mixed; not a controller parameter
+
+    @classmethod
+    def of(cls, values: Mapping[str, Any]) -> SwiRParams:
+        """From a flat mapping (a job's reasoning, `custom_params`); other keys are not ours."""
+        return cls(**{f.name: values.get(f.name) for f in fields(cls)})
+
+    def overrides(self) -> dict[str, Any]:
+        """The controller parameters this request sets: `SwiRController.reset`'s keywords."""
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "mixture_top_k"}
+        return {name: v for name, v in values.items() if v is not None}
+
+    def config(self, base: SwiRConfig, max_new_tokens: int) -> SwiRConfig:
+        """The engine's config with this request's parameters and length."""
+        return replace(base, max_new_tokens=max_new_tokens, **self.overrides())
 
 
 @dataclass
@@ -77,21 +105,20 @@ class Directive:
     @property
     def switched_to(self) -> Tensor:
         """int8 per row: 0 no switch, 1 switched to explicit, 2 switched to latent."""
-        return self.to_explicit.to(torch.int8) + 2 * self.to_latent.to(torch.int8)
+        return self.to_explicit.to(torch.int8).masked_fill_(self.to_latent, 2)
 
 
 def entropy(probs: Tensor) -> Tensor:
     """Shannon entropy of each row, as the official code computes it (l.317)."""
-    return -(probs * torch.log(probs.clamp(min=1e-12))).sum(-1)
+    return -(probs.clamp(min=1e-12).log_().mul_(probs)).sum(-1)
 
 
 def member(ids: Tensor, table: Tensor) -> Tensor:
     """`torch.isin(ids, table)` without its sorting path (taken for long tables; it syncs with the
     host, so a CUDA graph capture fails): one comparison per table entry."""
-    return (ids[:, None] == table[None, :]).any(-1)
+    return (ids[:, None] == table).any(-1)
 
 
-STATE_FIELDS = ("step", "mode", "h_ref", "stay", "locked", "count", "queue", "queue_pos", "queue_len", "budget")
 ROW_FIELDS = (
     "step", "mode", "h_ref", "stay", "locked", "count", "queue", "queue_pos", "queue_len", "budget",
     "alpha0", "beta0", "window", "max_switch", "max_new",
@@ -158,13 +185,7 @@ class SwiRController:
         With `rows` ([b] slot indices), only those rows' state is read and written back. Either way the
         state tensors are updated in place, so a CUDA graph of `step` carries the state across replays."""
         if rows is None:
-            before = {name: self._field(name) for name in STATE_FIELDS}
-            directive = self._step(logits, sampled)
-            for name, tensor in before.items():
-                if self._field(name) is not tensor:
-                    tensor.copy_(self._field(name))
-                    self._set_field(name, tensor)
-            return directive
+            return self._step(logits, sampled)
         view = object.__new__(SwiRController)
         view.__dict__.update(self.__dict__)
         for name in ROW_FIELDS:
@@ -179,18 +200,22 @@ class SwiRController:
         probs = torch.softmax(logits.float() if self.cfg.fp32_entropy else logits, dim=-1)
         return self._advance(entropy(probs), sampled, probs)
 
+    # The state machine below updates every state tensor in place (`|=`, `+=`, `masked_fill_`,
+    # `out=`) and spends few operations: on a small model on the CPU each costs about what its
+    # dispatch costs, so the controller's share of a decode step is its operation count.
+
     def _advance(self, h: Tensor, sampled: Tensor, probs: Tensor | None) -> Directive:
         """The per-row state machine, given each row's entropy `h` ([b])."""
         self.locked |= sampled == self.cfg.end_think_id  # the sampled token locks; a forced one does not
         ids = self._inject(sampled)
         first = self.step_ == 0
-        to_explicit, to_latent = self._switch(h, first)
-        latent = ~((self.mode == EXPLICIT) | self.locked | member(ids, self.math_ids))
-        mix_weight, anchor_weight, anchor_id = self._blend(to_explicit, to_latent, first)
+        to_explicit, to_latent, switched = self._switch(h, first)
+        latent = ~(self.mode.bool() | self.locked | member(ids, self.math_ids))
+        mix_weight, anchor_weight, anchor_id = self._blend(to_explicit, to_latent, switched, first)
         self._arm(to_explicit & (self.max_switch >= 0))
-        self.budget = torch.where(self.budget >= 0, self.budget - 1, self.budget)
+        self.budget.sub_(1).clamp_(min=-1)  # a running budget counts down; -1 (none) stays
         budget_hit = self.budget == 0
-        self.step_ = self.step_ + 1
+        self.step_ += 1
         return Directive(
             ids=ids,
             feed_mixture=latent | to_explicit,
@@ -211,47 +236,50 @@ class SwiRController:
         injecting = self.queue_pos < self.queue_len
         pos = self.queue_pos.clamp(max=self.queue.shape[1] - 1)
         forced = self.queue.gather(1, pos[:, None]).squeeze(1)
-        self.queue_pos = torch.where(injecting, self.queue_pos + 1, self.queue_pos)
+        self.queue_pos += injecting
         return torch.where(injecting, forced, sampled)
 
-    def _switch(self, h: Tensor, first: Tensor) -> tuple[Tensor, Tensor]:
+    def _switch(self, h: Tensor, first: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """The entropy rule (l.318-330): the first step sets the reference; after it, latent->explicit
-        on any drop below it, explicit->latent on a rise once the dwell window has passed."""
-        h = h.to(self.h_ref.dtype)
-        self.stay = torch.where(first, self.stay, self.stay + 1)
-        to_explicit = ~first & (self.mode == LATENT) & (h < self.h_ref)
-        to_latent = ~first & (self.mode == EXPLICIT) & (h > self.h_ref) & (self.stay >= self.window) & ~self.locked
+        on any drop below it, explicit->latent on a rise once the dwell window has passed. (A row's
+        first step is latent, as every row starts, so only latent->explicit needs `started`.)"""
+        h = h if h.dtype == self.h_ref.dtype else h.to(self.h_ref.dtype)
+        started = ~first
+        self.stay += started
+        explicit = self.mode.bool()
+        to_explicit = started & ~explicit & (h < self.h_ref)
+        to_latent = explicit & (h > self.h_ref) & (self.stay >= self.window) & ~self.locked
         switched = to_explicit | to_latent
-        self.mode = torch.where(to_explicit, EXPLICIT, torch.where(to_latent, LATENT, self.mode)).to(torch.int8)
-        self.stay = torch.where(switched, 0, self.stay)
-        self.h_ref = torch.where(switched | first, h, self.h_ref)
-        self.count += to_explicit.long()
-        return to_explicit, to_latent
+        self.mode ^= switched  # LATENT <-> EXPLICIT
+        self.stay.masked_fill_(switched, 0)
+        torch.where(switched | first, h, self.h_ref, out=self.h_ref)
+        self.count += to_explicit
+        return to_explicit, to_latent, switched
 
-    def _blend(self, to_explicit: Tensor, to_latent: Tensor, first: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    def _blend(
+        self, to_explicit: Tensor, to_latent: Tensor, switched: Tensor, first: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor]:
         """Mixture weight, anchor weight and anchor per row: the first step's line break and the
         alpha/beta ramps (l.341-350), computed in float64 in the official order, so both weights
-        round as the official Python floats do."""
-        ramp_alpha = self.alpha0 + (1 - self.alpha0) * self.step_ / self.max_new
-        ramp_beta = self.beta0 + (1 - self.beta0) * self.step_ / self.max_new
-        one, zero = torch.ones_like(ramp_alpha), torch.zeros_like(ramp_alpha)
-        weight = torch.where(to_latent, ramp_alpha, torch.where(to_explicit, ramp_beta, one))
-        anchor_weight = torch.where(to_latent, 1 - ramp_alpha, torch.where(to_explicit, 1 - ramp_beta, zero))
-        weight = torch.where(first, torch.full_like(weight, 0.9), weight)
-        anchor_weight = torch.where(first, torch.full_like(weight, 0.1), anchor_weight)
-        anchor = torch.where(to_explicit, self.cfg.end_think_id, self.cfg.think_id)
-        anchor = torch.where(first, self.cfg.anchor_linebreak, anchor)
-        return weight.float(), anchor_weight.float(), anchor
+        round as the official Python floats do (1 - 0.9 rounds to the float32 of 0.1)."""
+        start = torch.where(to_latent, self.alpha0, self.beta0)  # the ramp a switching row takes
+        ramp = start + (1 - start) * self.step_ / self.max_new
+        weight = torch.where(switched, ramp, 1.0).masked_fill_(first, 0.9)
+        anchor = (to_explicit * (self.cfg.end_think_id - self.cfg.think_id) + self.cfg.think_id).masked_fill_(
+            first, self.cfg.anchor_linebreak
+        )
+        return weight.float(), (1 - weight).float(), anchor
 
     def _arm(self, to_explicit: Tensor) -> None:
         """Convergence (C <= count <= 2C) and termination (count > 2C) on a latent->explicit switch."""
-        c = self.max_switch
-        converge = to_explicit & (self.count >= c) & (self.count <= 2 * c)
-        terminate = to_explicit & (self.count > 2 * c)
+        c, twice = self.max_switch, 2 * self.max_switch
+        converge = to_explicit & (self.count >= c) & (self.count <= twice)
+        terminate = to_explicit & (self.count > twice)
         for trig, ids in ((converge, self._conv), (terminate, self._term)):
             if ids.numel() == 0:
                 continue
-            self.queue[:, : ids.numel()] = torch.where(trig[:, None], ids, self.queue[:, : ids.numel()])
-            self.queue_len = torch.where(trig, ids.numel(), self.queue_len)
-            self.queue_pos = torch.where(trig, 0, self.queue_pos)
-        self.budget = torch.where(terminate, self.cfg.answer_budget, self.budget)
+            head = self.queue[:, : ids.numel()]
+            torch.where(trig[:, None], ids, head, out=head)
+            self.queue_len.masked_fill_(trig, ids.numel())
+            self.queue_pos.masked_fill_(trig, 0)
+        self.budget.masked_fill_(terminate, self.cfg.answer_budget)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from swireasoning.controller import SwiRController
+from swireasoning.controller import Directive, SwiRController
 
 
 @dataclass(frozen=True)
@@ -33,9 +33,13 @@ class PromptBatch:
     vision: dict[str, Tensor] = field(default_factory=dict)  # pixel_values, image_grid_thw, mm_token_type_ids
 
 
+STEP_VALUES = ("ids", "latent", "switched_to", "switch_count", "finished", "budget_hit")
+
+
 @dataclass
 class Step:
-    """One decode step's output for the rows still running."""
+    """One decode step's result for the rows it ran ([b] each): the one shape of it, made by the
+    eager loop and the batched engine alike, read by name (never a positional tuple)."""
 
     rows: Tensor  # [b] original row indices
     ids: Tensor  # [b] emitted token ids (forced ones included)
@@ -44,6 +48,36 @@ class Step:
     switch_count: Tensor  # [b]
     finished: Tensor  # [b] bool: the row ends with this step
     budget_hit: Tensor  # [b] bool: ended by SwiReasoning's answer budget
+
+    @classmethod
+    def plain(cls, rows: Tensor, ids: Tensor, eos_ids: Tensor) -> Step:
+        """Rows decoded without SwiReasoning: the sampled ids, finished on an EOS."""
+        zeros = torch.zeros_like(ids)
+        latent = torch.zeros_like(ids, dtype=torch.bool)
+        return cls(rows, ids, latent, zeros.to(torch.int8), zeros, torch.isin(ids, eos_ids), latent.clone())
+
+    @classmethod
+    def of(cls, rows: Tensor, d: Directive) -> Step:
+        """SwiReasoning rows: what the controller's step decided."""
+        return cls(rows, d.ids, d.latent, d.switched_to, d.switch_count, d.finished, d.budget_hit)
+
+    def select(self, index: Tensor) -> Step:
+        """Rows `index` of this step."""
+        return Step(self.rows[index], *(getattr(self, name)[index] for name in STEP_VALUES))
+
+    def replaced(self, at: Tensor, other: Step) -> Step:
+        """This step with rows `at` taken from `other` (those rows were decided elsewhere)."""
+        return Step(self.rows, *(getattr(self, n).index_put((at,), getattr(other, n)) for n in STEP_VALUES))
+
+    def stacked(self) -> Tensor:
+        """[6, b] long: every per-row value in one tensor, for one device-to-host copy."""
+        return torch.stack([getattr(self, name).long() for name in STEP_VALUES])
+
+    @classmethod
+    def unstacked(cls, rows: Tensor, values: Tensor) -> Step:
+        """The inverse of `stacked`."""
+        ids, latent, switched, count, finished, budget = values
+        return cls(rows, ids, latent.bool(), switched.to(torch.int8), count, finished.bool(), budget.bool())
 
 
 def filter_logits(logits: Tensor, params: SamplingParams) -> Tensor:
@@ -126,12 +160,6 @@ def decode_one(model, embeds: Tensor, position: Tensor, attention_mask: Tensor, 
     return out.logits[:, -1].float()
 
 
-def _plain_step(ids: Tensor, eos_ids: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """(latent, switched_to, finished) for a row decoded without SwiReasoning."""
-    zeros = torch.zeros_like(ids, dtype=torch.bool)
-    return zeros, torch.zeros_like(ids, dtype=torch.int8), torch.isin(ids, eos_ids)
-
-
 @torch.inference_mode()
 def generate(
     model,
@@ -159,14 +187,12 @@ def generate(
     for _ in range(max_new_tokens):
         sampled = sample(logits, sampling, generator)
         if controller is None:
-            ids, embeds = sampled, embedding[sampled]
-            latent, switched, finished = _plain_step(ids, eos)
-            count, budget_hit = torch.zeros_like(ids), torch.zeros_like(latent)
+            step, embeds = Step.plain(rows, sampled, eos), embedding[sampled]
         else:
             d = controller.step(logits, sampled)
-            ids, embeds, latent, finished = d.ids, next_embeddings(d, embedding, mixture_top_k), d.latent, d.finished
-            switched, count, budget_hit = d.switched_to, d.switch_count, d.budget_hit
-        yield Step(rows, ids, latent, switched, count, finished, budget_hit)
+            step, embeds = Step.of(rows, d), next_embeddings(d, embedding, mixture_top_k)
+        yield step
+        finished = step.finished
         if bool(finished.all()):
             return
         if bool(finished.any()):

@@ -15,11 +15,10 @@ from typing import Any, overload
 import torch
 from torch import Tensor
 
-from swireasoning.controller import Directive, SwiRConfig
+from swireasoning.controller import Directive, SwiRConfig, SwiRParams
 from swireasoning.fused import FusedSwiRController
 from swireasoning.host_copy import HostCopy
-
-PARAM_KEYS = ("alpha0", "beta0", "window", "max_switch_count")
+from swireasoning.slots import SlotTable
 
 
 def to_device(values: list[int], device: torch.device | str) -> Tensor:
@@ -90,16 +89,15 @@ class SwiRTable:
     cfg: SwiRConfig
     capacity: int = 4096
     device: torch.device | str = "cpu"
-    slots: dict[str, int] = field(default_factory=dict)
     prompt_lens: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.slots: SlotTable[str] = SlotTable(self.capacity)
         # one slot past the requests' (`scratch`): a captured step's warm-up runs there
         self.scratch = self.capacity
         self.controller = FusedSwiRController(self.cfg, self.capacity + 1, self.device)
         # per slot: was this request ever fed a mixture (its KV then holds mixture positions)?
         self.ever_fed = torch.zeros(self.capacity + 1, dtype=torch.bool, device=self.device)
-        self._free = list(range(self.capacity - 1, -1, -1))
 
     def was_latent(self, rid: str) -> bool:
         """Read at release only (a host sync, outside the decode step)."""
@@ -111,23 +109,21 @@ class SwiRTable:
         fed = self.ever_fed.tolist()
         return {rid for rid, slot in self.slots.items() if fed[slot]}
 
-    def admit(self, rid: str, params: dict[str, Any], max_new_tokens: int, prompt_len: int = 0) -> None:
-        """A new request asked for SwiReasoning (`params`: flat custom_params, see `worker` side)."""
-        if rid in self.slots or not self._free:
+    def admit(self, rid: str, params: SwiRParams, max_new_tokens: int, prompt_len: int = 0) -> None:
+        """A new request asked for SwiReasoning (`params`: from its custom_params)."""
+        if rid in self.slots:
             return
-        slot = self._free.pop()
-        self.slots[rid] = slot
+        slot = self.slots.take(rid)
+        if slot is None:
+            return
         self.prompt_lens[rid] = prompt_len
-        overrides = {k: params[k] for k in PARAM_KEYS if params.get(k) is not None}
         rows = torch.tensor([slot], device=self.device)
-        self.controller.reset(rows, max_new_tokens=max_new_tokens, **overrides)
+        self.controller.reset(rows, max_new_tokens=max_new_tokens, **params.overrides())
         self.ever_fed[rows] = False
 
     def release(self, rid: str) -> None:
-        slot = self.slots.pop(rid, None)
+        self.slots.release(rid)
         self.prompt_lens.pop(rid, None)
-        if slot is not None:
-            self._free.append(slot)
 
     def positions(self, rids: list[str], extended_to: list[int] | None = None) -> list[int]:
         """The batch rows this table steps. `extended_to` (prefill batches): how far each row's prompt

@@ -44,6 +44,7 @@ from typing import Any
 
 import torch
 
+from swireasoning.controller import SwiRParams
 from swireasoning.engine_table import RowOutcome, StepInfo, SwiRTable, info_of, to_device
 from swireasoning.fused import runs_fused
 from swireasoning.fused_graph import SlotWrites, StepGraphs
@@ -141,14 +142,15 @@ def on_new_request(req: Any, scheduler: Any, *args: Any, **kwargs: Any) -> None:
                                   "InternalServerError")  # fmt: skip
 
 
-def admit(req: Any, params: dict[str, Any], scheduler: Any) -> None:
+def admit(req: Any, raw: dict[str, Any], scheduler: Any) -> None:
+    params = SwiRParams.of(raw)
     if RUNTIME.table is None:
         tok = scheduler.tokenizer
         cfg = swir_config(tok, (int(tok.eos_token_id),))
         RUNTIME.table = SwiRTable(cfg, device=scheduler_device(scheduler))
     max_new = req.sampling_params.max_new_tokens or RUNTIME.table.cfg.max_new_tokens
     RUNTIME.table.admit(req.rid, params, max_new_tokens=int(max_new), prompt_len=len(req.origin_input_ids))
-    RUNTIME.mixture_top_k[req.rid] = params.get("mixture_top_k")
+    RUNTIME.mixture_top_k[req.rid] = params.mixture_top_k
 
 
 def scheduler_device(scheduler: Any) -> torch.device:

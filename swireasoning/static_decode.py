@@ -5,7 +5,8 @@ The step is the model's own modules called in a fixed-shape order (no transforme
 machinery), so it can be compiled and captured in a CUDA graph: token rows and SwiReasoning's latent
 rows (mixture + anchor blend) replay the same graph. Rows are cache slots: row i of a step of bucket
 size b is slot i, and a slot not in use writes to the scratch column (the last one), which no real
-row ever attends to. `swireasoning.decode.generate` is the eager reference and test oracle.
+row ever attends to. `swireasoning.decode.generate` is the eager reference and test oracle; the
+batched engine (`swireasoning.batcher.StaticRows`) is the loop that drives this step.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from swireasoning.host_copy import HostCopy
+from swireasoning.compile_fallback import CompileFallback
 
 log = logging.getLogger(__name__)
 STATIC_TYPES = ("qwen3", "qwen2", "llama")
@@ -157,10 +158,10 @@ class GraphedStep:
     def __init__(self, step: StaticStep, compile: bool = True) -> None:
         self.step = step
         self.cuda = step.kv.k[0].is_cuda
-        self.fn: Callable[..., Tensor] = step
         if self.cuda and compile:
             static_buffers(step)
-            self.fn = torch.compile(step, dynamic=True)  # rows and attention width symbolic: compiled once
+        # rows and attention width symbolic: compiled once
+        self.fn = CompileFallback(step, "the decode step", compile=self.cuda and compile, dynamic=True)
         self.graphs: dict[tuple[int, int], tuple[Any, tuple[Tensor, Tensor, Tensor], Tensor]] = {}
         self.pool: Any = None
 
@@ -182,127 +183,33 @@ class GraphedStep:
         return out[:b]
 
     def _capture(self, b: int, kv_len: int, d: int, dtype: torch.dtype):
-        try:
-            return self._capture_with(b, kv_len, d, dtype)
-        except Exception:
-            if self.fn is self.step:
-                raise
-            log.exception("capturing the compiled decode step failed; capturing the eager kernels instead")
-            self.fn = self.step
-            return self._capture_with(b, kv_len, d, dtype)
+        """Warm-up and capture with the compiled step; both again with the eager one if either fails."""
+        return self.fn.attempt(lambda fn: self._capture_with(fn, b, kv_len, d, dtype))
 
-    def _capture_with(self, b: int, kv_len: int, d: int, dtype: torch.dtype):
+    def _capture_with(self, fn: Callable[..., Tensor], b: int, kv_len: int, d: int, dtype: torch.dtype):
         device = self.step.kv.k[0].device
         e = torch.zeros(b, 1, d, dtype=dtype, device=device)
         p = torch.zeros(b, dtype=torch.long, device=device)
         w = torch.full((b,), self.step.kv.scratch, dtype=torch.long, device=device)
-        try:
-            self._warm(e, p, w, kv_len)
-        except Exception:  # a compiler failure costs speed, not the answer
-            log.exception("compiling the decode step failed; capturing the eager kernels instead")
-            self.fn = self.step
-            self._warm(e, p, w, kv_len)
+        _warm(fn, e, p, w, kv_len)
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph, pool=self.pool):
-            out = self.fn(e, p, w, kv_len)
+            out = fn(e, p, w, kv_len)
         self.pool = graph.pool()
         log.info("captured the decode step for %d rows over %d columns", b, kv_len)
         return graph, (e, p, w), out
 
-    def _warm(self, e: Tensor, p: Tensor, w: Tensor, kv_len: int) -> None:
-        """Compile, autotune and allocate on a side stream before capture."""
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):
-            for _ in range(3):
-                self.fn(e, p, w, kv_len)
-        torch.cuda.current_stream().wait_stream(side)
 
-
-def controller_step(controller, compile: bool) -> Callable[[Tensor, Tensor], Any]:
-    """The controller's whole-batch step, its arithmetic compiled on request (CUDA: many small
-    kernels fused; measured 1.48 ms -> 0.26 ms per step on an H200)."""
-    raw = getattr(type(controller), "_step", None)
-    if not compile or raw is None:
-        return controller.step
-    compiled = torch.compile(raw, dynamic=True)
-    failed: list[bool] = []
-
-    def step(logits: Tensor, sampled: Tensor) -> Any:
-        if not failed:
-            try:
-                return compiled(controller, logits, sampled)
-            except Exception:  # compiling fails before the step runs: the state is untouched
-                log.exception("compiling the SwiReasoning step failed; running it eagerly")
-                failed.append(True)
-        return controller.step(logits, sampled)
-
-    return step
+def _warm(fn: Callable[..., Tensor], e: Tensor, p: Tensor, w: Tensor, kv_len: int) -> None:
+    """Compile, autotune and allocate on a side stream before capture."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(3):
+            fn(e, p, w, kv_len)
+    torch.cuda.current_stream().wait_stream(side)
 
 
 def unpadded(batch, row: int) -> Tensor:
     """Row `row` of a left-padded prompt batch, padding removed: [S]."""
     return batch.input_ids[row][batch.attention_mask[row].bool()]
-
-
-@torch.inference_mode()
-def generate_static(
-    model,
-    batch,
-    *,
-    max_new_tokens: int,
-    sampling,
-    eos_ids: tuple[int, ...],
-    controller=None,
-    mixture_top_k: int | None = None,
-    generator: torch.Generator | None = None,
-    step: GraphedStep | None = None,
-    compile_controller: bool = False,
-):
-    """`swireasoning.decode.generate` on the static path, for one batch started together (rows are
-    slots 0..B-1; text-only prompts). Yields the same `Step`s. Finished rows keep replaying on the
-    scratch column until every row is done; one host sync per step, after the next step is queued."""
-    from swireasoning.decode import Step, sample
-    from swireasoning.mixture import next_embeddings
-
-    n = batch.input_ids.shape[0]
-    if step is None:
-        step = GraphedStep(StaticStep(model, SlotCache(model, n, batch.input_ids.shape[1] + max_new_tokens + 2)))
-    kv, device = step.step.kv, batch.input_ids.device
-    embedding = model.get_input_embeddings().weight
-    eos = torch.tensor(eos_ids, dtype=torch.long, device=device)
-    if bool(batch.attention_mask.all()):  # no padding: one forward for the whole batch
-        logits, length = prefill_slot(model, kv, 0, batch.input_ids)
-        write = torch.full((n,), length, dtype=torch.long, device=device)
-    else:
-        prefilled = [prefill_slot(model, kv, i, unpadded(batch, i)) for i in range(n)]
-        logits = torch.cat([p[0] for p in prefilled])
-        write = torch.tensor([p[1] for p in prefilled], dtype=torch.long, device=device)
-    position = batch.next_position.to(device).clone()
-    done = torch.zeros(n, dtype=torch.bool, device=device)
-    alive = torch.arange(n, device=device)
-    zeros = torch.zeros(n, dtype=torch.long, device=device)
-    none = zeros.to(torch.int8)  # switched_to of plain rows
-    swir_step = controller_step(controller, compile_controller) if controller is not None else None
-    for t in range(max_new_tokens):
-        sampled = sample(logits, sampling, generator)
-        if swir_step is None:
-            d, latent = None, torch.zeros_like(done)
-            fields = (sampled, latent, none, zeros, torch.isin(sampled, eos), latent)
-        else:
-            d = swir_step(logits, sampled)
-            fields = (d.ids, d.latent, d.switched_to, d.switch_count, d.finished, d.budget_hit)
-        newly = fields[4] & ~done
-        done = done | fields[4]
-        flags = HostCopy(torch.stack([done.all(), newly.any()]))
-        write = torch.where(done, kv.scratch, write)
-        if t + 1 < max_new_tokens:  # queued before the host yields or waits: the GPU runs meanwhile
-            embeds = embedding[sampled] if d is None else next_embeddings(d, embedding, mixture_top_k)
-            logits = step(embeds[:, None, :], position, write)
-            position, write = position + 1, torch.where(done, write, write + 1)
-        yield Step(alive, *fields) if len(alive) == n else Step(alive, *(f[alive] for f in fields))
-        all_done, any_new = flags.get().tolist()
-        if all_done:
-            return
-        if any_new:
-            alive = (~done).nonzero().squeeze(1)

@@ -26,7 +26,7 @@ import tomllib
 import pytest
 import torch
 
-from swireasoning.controller import SwiRController
+from swireasoning.controller import SwiRController, SwiRParams
 from swireasoning.engine_table import SwiRTable
 from swireasoning.progress import TO
 from swireasoning.sglang_plugin import HOOKS
@@ -110,7 +110,7 @@ def test_plugin_and_local_engine_make_the_same_decisions_on_the_same_logits():
     local = SwiRController(config, 3)  # the local engine: one batch, all rows started together
     table = SwiRTable(config, capacity=8)  # the plugin: slots, rows listed in the engine's own order
     for rid in ("c", "a", "b"):
-        table.admit(rid, {}, max_new_tokens=40)
+        table.admit(rid, SwiRParams(), max_new_tokens=40)
     order = ["b", "x", "a", "c"]  # engine batch: another request "x" without SwiReasoning sits in it
     for logits, ids in zip(steps, sampled, strict=True):
         want = local.step(logits, ids)
@@ -130,19 +130,19 @@ def test_plugin_and_local_engine_make_the_same_decisions_on_the_same_logits():
 
 def test_released_requests_free_their_slot_and_their_cache_mark():
     table = SwiRTable(cfg(), capacity=2)
-    table.admit("a", {"window": 3}, max_new_tokens=10)
+    table.admit("a", SwiRParams(window=3), max_new_tokens=10)
     table.step(["a"], torch.zeros(1, 16), torch.tensor([9]))
     assert "a" in table.latent_seen and int(table.controller.window[table.slots["a"]]) == 3
     table.release("a")
     assert not table.slots and not table.latent_seen
-    table.admit("b", {}, max_new_tokens=10)
-    table.admit("c", {}, max_new_tokens=10)
+    table.admit("b", SwiRParams(), max_new_tokens=10)
+    table.admit("c", SwiRParams(), max_new_tokens=10)
     assert set(table.slots) == {"b", "c"}
 
 
 def test_a_prompt_chunk_does_not_step_the_controller():
     table = SwiRTable(cfg(), capacity=2)
-    table.admit("a", {}, max_new_tokens=10, prompt_len=100)
+    table.admit("a", SwiRParams(), max_new_tokens=10, prompt_len=100)
     assert table.step(["a"], torch.zeros(1, 16), torch.tensor([9]), extended_to=[64]) is None  # chunk 1 of 2
     assert int(table.controller.step_[table.slots["a"]]) == 0
     assert table.step(["a"], torch.zeros(1, 16), torch.tensor([9]), extended_to=[100]) is not None

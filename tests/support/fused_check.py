@@ -23,7 +23,7 @@ from bench.swireasoning_exact import (
     scenario_slots,
     scenario_ties,
 )
-from swireasoning.controller import SwiRConfig, SwiRController
+from swireasoning.controller import SwiRConfig, SwiRController, SwiRParams
 from swireasoning.engine_table import SwiRTable
 from swireasoning.fused import FusedSwiRController
 from swireasoning.fused_graph import SlotWrites, StepGraphs
@@ -83,7 +83,7 @@ def captured_step_body() -> list[str]:
     rids, ks = ["a", "b", "c", "d"], [0, 3, 0, 64]
     for table in (ref, new):
         for rid in rids:
-            table.admit(rid, {}, max_new_tokens=30)
+            table.admit(rid, SwiRParams(), max_new_tokens=30)
     writes = SlotWrites(torch.zeros(8, 16, dtype=emb.dtype), torch.zeros(8, dtype=torch.bool))
     graphs, bad = StepGraphs(new, emb[500:1000], 500, VOCAB, max_rows=4, writes=writes), []
     for t in range(8):

@@ -34,7 +34,7 @@ from sglang.srt.models.qwen3_5 import Qwen3_5ForCausalLM  # noqa: E402
 from sglang.srt.models.qwen3_vl import Qwen3VLForConditionalGeneration  # noqa: E402
 
 from swireasoning import sglang_plugin as plugin  # noqa: E402
-from swireasoning.controller import SwiRConfig  # noqa: E402
+from swireasoning.controller import SwiRConfig, SwiRParams  # noqa: E402
 from swireasoning.engine_table import SwiRTable  # noqa: E402
 from swireasoning.mixture import blend, mixture  # noqa: E402
 
@@ -87,7 +87,7 @@ def one_pass(graphed: bool) -> list[bool]:
 
     plugin.RUNTIME.table = table = SwiRTable(SWIR, capacity=4)
     for rid in ("a", "b"):
-        table.admit(rid, {}, max_new_tokens=60)
+        table.admit(rid, SwiRParams(), max_new_tokens=60)
     batch = SimpleNamespace(rids=["a", "x", "b"], forward_mode=ForwardMode.DECODE)
     logits = torch.randn(3, V, generator=torch.Generator().manual_seed(0)) * 2
     out = SimpleNamespace(next_token_logits=logits.clone(), customized_info=None)

@@ -37,7 +37,7 @@ from sglang.srt.plugins.hook_registry import HookRegistry  # noqa: E402
 from sglang.srt.server_args import ServerArgs, set_global_server_args_for_tokenizer  # noqa: E402
 
 from swireasoning import sglang_http, sglang_plugin  # noqa: E402
-from swireasoning.controller import SwiRConfig  # noqa: E402
+from swireasoning.controller import SwiRConfig, SwiRParams  # noqa: E402
 from swireasoning.engine_table import SwiRTable  # noqa: E402
 from swireasoning.progress import STEP_KEY  # noqa: E402
 
@@ -53,7 +53,7 @@ SERVER_ARGS = ServerArgs(model_path="dummy", reasoning_parser="qwen3")
 def generation() -> tuple[list[str], list[list[int] | None], dict[str, int]]:
     """Token texts and their per-token entries from a real table, as the scheduler would produce them."""
     table = SwiRTable(SWIR, capacity=4)
-    table.admit("rid-0", {}, max_new_tokens=60)
+    table.admit("rid-0", SwiRParams(), max_new_tokens=60)
     texts, entries, switches, latent = [], [], 0, 0
     for step in range(STEPS):
         logits = torch.zeros(2, 16)

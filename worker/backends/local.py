@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 
 from swireasoning.batcher import BatchEngine, EagerRows, Request, Rows, StaticRows
-from swireasoning.controller import SwiRConfig
+from swireasoning.controller import SwiRConfig, SwiRParams
 from swireasoning.decode import PromptBatch, SamplingParams, Step
 from swireasoning.hf import swir_config
 from swireasoning.progress import TO
@@ -242,16 +242,12 @@ class LocalBackend:
         s, r = job.sampling, job.reasoning
         max_new = min(s.max_tokens, self.context_limit - batch.input_ids.shape[1])
         seed = s.seed if s.seed is not None else int(time.time_ns() % 2**63)
-        swir = None
-        if r.mode == "swireasoning":
-            swir = {"alpha0": r.alpha0, "beta0": r.beta0, "window": r.window, "max_switch_count": r.max_switch_count}
         return Request(
             prompt=batch,
             sampling=SamplingParams(s.temperature, s.top_p, s.top_k, s.min_p),
             max_new_tokens=max_new,
             generator=torch.Generator(device=self.engine.device).manual_seed(seed),
-            swir=swir,
-            mixture_top_k=r.mixture_top_k,
+            swir=SwiRParams.of(r.model_dump()) if r.mode == "swireasoning" else None,
         )
 
     def execute(self, job: JobSpec, ctx: JobContext) -> Generator[Event, None, None]:

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from swireasoning.batcher import BatchEngine, EagerRows, Request, StaticRows, Ticket
-from swireasoning.controller import SwiRConfig, SwiRController
-from swireasoning.decode import PromptBatch, SamplingParams, generate
-from swireasoning.static_decode import GraphedStep, SlotCache, StaticStep, generate_static, static_unsupported
+from swireasoning.controller import SwiRConfig, SwiRController, SwiRParams
+from swireasoning.decode import PromptBatch, SamplingParams, Step, generate
+from swireasoning.static_decode import static_unsupported
 
 VOCAB = 256
 SAMPLED = SamplingParams(temperature=0.8, top_p=0.9, top_k=40)
@@ -51,24 +51,23 @@ def prompt(ids: list[int], device: str = "cpu") -> PromptBatch:
 
 def alone(model, request: Request, seed: int, eos: tuple[int, ...] = (4,), base: SwiRConfig = SWIR) -> list[int]:
     """The eager single-job loop: what a request must produce through any engine."""
-    from dataclasses import replace
+    return [int(s.ids[0]) for s in alone_steps(model, request, torch.Generator().manual_seed(seed), eos, base)]
 
-    controller = None
-    if request.swir is not None:
-        controller = SwiRController(replace(base, max_new_tokens=request.max_new_tokens, **request.swir), 1)
-    steps = generate(model, request.prompt, max_new_tokens=request.max_new_tokens, sampling=request.sampling,
-                     eos_ids=eos, controller=controller, mixture_top_k=request.mixture_top_k,
-                     generator=torch.Generator().manual_seed(seed))  # fmt: skip
-    return [int(s.ids[0]) for s in steps]
+
+def alone_steps(model, request: Request, generator, eos: tuple[int, ...] = (4,), base: SwiRConfig = SWIR):
+    controller, top_k, swir = None, None, request.swir
+    if swir is not None:
+        controller, top_k = SwiRController(swir.config(base, request.max_new_tokens), 1), swir.mixture_top_k
+    return generate(model, request.prompt, max_new_tokens=request.max_new_tokens, sampling=request.sampling,
+                    eos_ids=eos, controller=controller, mixture_top_k=top_k, generator=generator)  # fmt: skip
 
 
 def request(i: int, swir: bool, greedy: bool, max_new: int = 24) -> tuple[Request, int]:
     ids = [(7 * i + 3 * k) % (VOCAB - 20) + 10 for k in range(5 + 2 * i)]  # prompts of different lengths
     sampling = GREEDY if greedy else SAMPLED
-    swir_params = {"window": 2 + i % 2} if swir else None
-    top_k = 8 if swir and i % 3 == 0 else None
+    swir_params = SwiRParams(window=2 + i % 2, mixture_top_k=8 if i % 3 == 0 else None) if swir else None
     seed = 100 + i
-    return Request(prompt(ids), sampling, max_new, torch.Generator().manual_seed(seed), swir_params, top_k), seed
+    return Request(prompt(ids), sampling, max_new, torch.Generator().manual_seed(seed), swir_params), seed
 
 
 def tokens(ticket: Ticket) -> list[int]:
@@ -83,24 +82,52 @@ def test_tiny_qwen3_takes_the_static_path_and_the_hybrid_model_does_not(qwen3, t
     assert static_unsupported(type("M", (), {"config": hybrid})()) is not None
 
 
+def padded_pair(first: list[int], device: str = "cpu") -> PromptBatch:
+    """`first` (left-padded with 0s, or not) and a second prompt of six tokens, as one batch."""
+    ids = torch.tensor([first, [31, 32, 33, 34, 35, 36]], device=device)
+    mask = (ids != 0).long()
+    position = (mask.cumsum(-1) - 1).clamp(min=0)
+    return PromptBatch(ids, mask, position, position[:, -1] + 1)
+
+
+def row_values(steps: list[Step], rows: int) -> list[list[tuple[int, bool, bool]]]:
+    """Per original row, (id, latent, finished) of each of its steps."""
+    out: list[list[tuple[int, bool, bool]]] = [[] for _ in range(rows)]
+    for s in steps:
+        for j, r in enumerate(s.rows.tolist()):
+            out[r].append((int(s.ids[j]), bool(s.latent[j]), bool(s.finished[j])))
+    return out
+
+
+def engine_and_eager(model, batch: PromptBatch, sampling: SamplingParams, swir: SwiRParams | None, compile=True):
+    """The rows of `batch` as requests started together on the engine's static rows, and the eager
+    loop: greedy, on the batch itself (left padding included); sampled, each row alone with its
+    request's generator (a batch shares one generator, requests do not)."""
+    device, max_new = batch.input_ids.device, 20
+    rows = [batch.input_ids[i][batch.attention_mask[i].bool()].tolist() for i in range(2)]
+    made = [Request(prompt(r, device), sampling, max_new, None, swir) for r in rows]
+    engine = BatchEngine(StaticRows(model, (4,), SWIR, capacity=2, max_len=64, compile=compile))
+    for i, r in enumerate(made):
+        r.generator = torch.Generator(device=device).manual_seed(5 + i)
+    got = [row_values(list(t), 1)[0] for t in [engine.submit(r) for r in made]]
+    if sampling.temperature > 0:
+        seeds = [torch.Generator(device=device).manual_seed(5 + i) for i in range(2)]
+        return got, [row_values(list(alone_steps(model, r, g)), 1)[0] for r, g in zip(made, seeds, strict=True)]
+    c = SwiRController(swir.config(SWIR, max_new), 2, device) if swir is not None else None
+    steps = generate(model, batch, max_new_tokens=max_new, sampling=sampling, eos_ids=(4,), controller=c)
+    return got, row_values(list(steps), 2)
+
+
 @pytest.mark.parametrize("first", [[0, 0, 0, 21, 22, 23], [11, 12, 13, 21, 22, 23]], ids=["padded", "unpadded"])
 @pytest.mark.parametrize("sampling", [GREEDY, SAMPLED], ids=["greedy", "sampled"])
 def test_static_path_emits_the_eager_loops_tokens(qwen3, sampling, first):
-    """A batch of two (left-padded: prefilled row by row; else at once), plain and SwiReasoning, on
-    the static cache and on the eager loop."""
-    ids = torch.tensor([first, [31, 32, 33, 34, 35, 36]])
-    mask = (ids != 0).long()
-    position = (mask.cumsum(-1) - 1).clamp(min=0)
-    batch = PromptBatch(ids, mask, position, position[:, -1] + 1)
-    for controller in (None, SWIR):
-        runs = []
-        for loop in (generate, generate_static):
-            c = SwiRController(controller, 2) if controller is not None else None
-            steps = loop(qwen3, batch, max_new_tokens=20, sampling=sampling, eos_ids=(4,), controller=c,
-                         generator=torch.Generator().manual_seed(5))  # fmt: skip
-            runs.append([(s.rows.tolist(), s.ids.tolist(), s.latent.tolist(), s.finished.tolist()) for s in steps])
+    """Two requests (prompts of other lengths, or of one), plain and SwiReasoning, on the static
+    cache through the engine and on the eager loop: the same tokens, latent steps and ends."""
+    runs = []
+    for swir in (None, SwiRParams()):
+        runs = engine_and_eager(qwen3, padded_pair(first), sampling, swir)
         assert runs[0] == runs[1]
-    assert len({t for step in runs[0] for t in step[1]}) > 3, "the tiny model should not repeat one token"
+    assert len({t for row in runs[0] for t, _, _ in row}) > 3, "the tiny model should not repeat one token"
 
 
 def test_batched_engine_matches_each_job_alone_with_rows_admitted_mid_flight(qwen3):
@@ -147,7 +174,7 @@ def test_eager_rows_interleave_the_hybrid_model_as_if_alone(tiny_model):
     made = []
     for i, text in enumerate(["Hello there.", "Why is the sky blue? Think."]):
         batch = engine.encode([engine.render([ChatMessage(role="user", content=text)], True)], [[]])
-        swir = {"window": 4} if i else None
+        swir = SwiRParams(window=4) if i else None
         made.append((Request(batch, SAMPLED, 12, torch.Generator().manual_seed(i), swir), i))
     tickets = [loop.submit(r) for r, _ in made]
     for (r, seed), t in zip(made, tickets, strict=True):
@@ -157,20 +184,12 @@ def test_eager_rows_interleave_the_hybrid_model_as_if_alone(tiny_model):
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
 def test_decode_loops_run_on_cuda():
-    """The eager loop and the captured static step on CUDA, greedy, same tokens (float64: no bf16 ties)."""
+    """The eager loop and the captured static step (through the engine) on CUDA, greedy, same
+    tokens (float64: no bf16 ties)."""
     model = tiny_qwen3("cuda")
-    ids = torch.tensor([[0, 0, 21, 22, 23], [31, 32, 33, 34, 35]], device="cuda")
-    mask = (ids != 0).long()
-    position = (mask.cumsum(-1) - 1).clamp(min=0)
-    batch = PromptBatch(ids, mask, position, position[:, -1] + 1)
-    step = GraphedStep(StaticStep(model, SlotCache(model, 2, 64)), compile=False)
-    for controller in (None, SWIR):
-        runs = []
-        for loop, extra in ((generate, {}), (generate_static, {"step": step})):
-            c = SwiRController(controller, 2, "cuda") if controller is not None else None
-            steps = loop(model, batch, max_new_tokens=16, sampling=GREEDY, eos_ids=(4,), controller=c, **extra)
-            runs.append([s.ids.tolist() for s in steps])
-        assert runs[0] == runs[1]
+    for swir in (None, SwiRParams()):
+        got, want = engine_and_eager(model, padded_pair([0, 0, 21, 22, 23, 24], "cuda"), GREEDY, swir, False)
+        assert got == want
 
 
 def test_cheap_sampling_keeps_the_warpers_masks_and_multinomials_draws():
