@@ -26,7 +26,7 @@ from worker.ops.devstack import ROOT, env_for, free_port, start_web, stop
 
 VOTES_PER_HOUR, PAIR_CAP = 6, 2
 SECRET = uuid.uuid4().hex  # this web's own voters: counters no other test's votes touch
-KNOBS = {**{k: v for k, v in DEFAULTS.items() if k not in ("model", "mode")}, "max_tokens": 10}
+KNOBS = {**{k: v for k, v in DEFAULTS.items() if k not in ("model", "reasoning")}, "max_tokens": 10}
 VOTER = hmac.new(SECRET.encode(), b"ip:127.0.0.1", hashlib.sha256).hexdigest()[:32]  # every client here
 THINKING, OFF = (c.name for c in contenders(available(Settings(paced_model=True)), "paced:thinking,paced:off"))
 
@@ -45,7 +45,7 @@ def battle(client: Client, prompt: str = "Which of you is better?") -> tuple[lis
     """A new battle, asked once; a new forged X-Forwarded-For each time (it must buy no new voter)."""
     client.headers["X-Forwarded-For"] = f"198.51.100.{uuid.uuid4().int % 250 + 1}"
     client.predict(api_name="/new_battle")
-    out = client.predict({"text": prompt, "files": []}, *KNOBS.values(), api_name="/battle")
+    out = client.predict({"text": prompt, "files": []}, **KNOBS, api_name="/battle")
     return value(out[0]), value(out[1])
 
 
