@@ -19,7 +19,7 @@ test: setup $(SGLANG_STAMP) $(SGLANG_LIVE_STAMP) chromium node-client
 	$(BIN)/python -m pytest
 	# The model-dependent tests again on the portable kernels: one that rests on SIMD rounding fails on every machine.
 	ATEN_CPU_CAPABILITY=default $(BIN)/python -m pytest tests/unit/swireasoning/test_swireasoning_equivalence.py \
-	  tests/unit/swireasoning/test_swireasoning_rules.py tests/unit/swireasoning/test_local_engine.py tests/unit/swireasoning/test_local_batcher.py
+	  tests/unit/swireasoning/test_swireasoning_rules.py tests/unit/worker/test_local_backend.py tests/unit/swireasoning/test_local_batcher.py
 
 setup: $(STAMP)
 

@@ -50,7 +50,7 @@ def test_image_reaches_the_model(client, tmp_path):
 
 def test_stop_ends_the_job_within_a_second_and_the_worker_takes_the_next(client):
     # the paced model: an answer that certainly outlasts the Stop (the tiny model may end on its own first;
-    # closing the local engine mid-stream is tests/unit/swireasoning/test_local_engine.py)
+    # closing the local engine mid-stream is tests/unit/worker/test_local_backend.py)
     job = chat(client, "Write a very long answer.", model="paced", max_tokens=2000, reasoning="off")
     for out in job:
         if last_answer(out[0]).answer:
@@ -69,7 +69,7 @@ def test_stop_ends_the_job_within_a_second_and_the_worker_takes_the_next(client)
 def test_swireasoning_job_streams_its_counts_and_latent_marks_consistently(client):
     """Through every real part, on whatever path the tiny model takes on this CPU: the page's counts agree
     with each other and with its marks. Each switch, latent step and the budget finish, reached by
-    construction and shown exactly: tests/unit/swireasoning/test_local_engine.py."""
+    construction and shown exactly: tests/unit/worker/test_local_backend.py."""
     job = chat(
         client, "Think in switches.", reasoning="swireasoning", window=4, max_switch_count=0, max_tokens=80, seed=3
     )
