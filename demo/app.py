@@ -16,6 +16,7 @@ from demo.tab_battle import build_battle, build_leaderboard
 from demo.tab_chat import ChatTab, build_chat
 from demo.tab_compare import CompareTab, build_compare, render
 from demo.tab_shared import SharedTab, build_shared, show_snapshot
+from demo.timeline import CSS as TIMELINE_CSS
 from demo.widgets import Knobs, Page
 from worker.jobs import ModelEntry, Snapshot
 
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 CSS = f"""
 .{LATENT_CLASS} {{ opacity: 0.5; font-style: italic; text-decoration: underline dotted; }}
 #rio-banner {{ border-left: 4px solid #e8a400; padding-left: 8px; }}
-"""
+{TIMELINE_CSS}"""
 TABS = ("chat", "compare", "battle", "leaderboard")
 
 

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 import gradio as gr
 
 from demo.chat import ChatService
+from demo.i18n import DEFAULT_LANG
 from demo.render import chat_messages, diff_summary, side_label
 from demo.session import ChatSession, Params, snapshot_of
+from demo.timeline import thinking_side_by_side
 from demo.widgets import (
     Page,
     chat_pane,
@@ -43,7 +45,9 @@ def summary_of(page: Page, sessions: list[ChatSession]) -> str:
     if any(s.params is None or not s.turns for s in sessions):
         return ""
     la, lb = labels(page, [s.params for s in sessions if s.params])
-    return diff_summary(la, sessions[0].turns[-1], lb, sessions[1].turns[-1])
+    a, b = sessions[0].turns[-1], sessions[1].turns[-1]
+    side_by_side = thinking_side_by_side(la, a.stats, lb, b.stats, DEFAULT_LANG)
+    return "\n\n".join(x for x in (diff_summary(la, a, lb, b), side_by_side) if x)
 
 
 def render(page: Page, sessions: list[ChatSession], labelled: bool = True) -> list:

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 import gradio as gr
 
 from demo.chat import ChatService
+from demo.i18n import DEFAULT_LANG
 from demo.render import chat_messages, diff_summary
 from demo.session import ChatSession
+from demo.timeline import thinking_side_by_side
 from demo.widgets import chat_pane
 from worker.jobs import RioError, Snapshot
 
@@ -66,5 +68,7 @@ async def show_snapshot(service: ChatService, raw_id: str) -> list:
     diff = ""
     if len(sessions) == 2 and all(x.turns for x in sessions):
         la, lb = (side.label for side in s.sides)
-        diff = diff_summary(la, sessions[0].turns[-1], lb, sessions[1].turns[-1])
+        a, b = sessions[0].turns[-1], sessions[1].turns[-1]
+        side_by_side = thinking_side_by_side(la, a.stats, lb, b.stats, DEFAULT_LANG)
+        diff = "\n\n".join(x for x in (diff_summary(la, a, lb, b), side_by_side) if x)
     return [describe(s), *panes, diff, gr.Button(visible=True), s]

@@ -56,7 +56,7 @@ def test_both_sides_stream_at_once_and_end_with_stats_and_a_summary(client):
     assert both_partial >= 2, "both sides should be seen growing together, not one after the other"
     for pane in (a, b):
         assert re.search(r"TTFT \d+ ms · [\d.]+ tok/s · \d+ tokens", last_answer(pane).footer)
-    assert re.search(r"\d+ vs \d+ tokens\.$", summary), summary
+    assert re.search(r"\d+ vs \d+ tokens\.$", summary, re.M), summary
     assert "SwiReasoning" in summary or "thinking" in summary
 
 

@@ -33,7 +33,9 @@ class TurnRecord(Message_):
     image_refs: list[str] = Field(default_factory=list)
     job_id: str | None = None
     thinking: list[tuple[str, bool]] = Field(default_factory=list)  # (text, latent) stretches
+    thinking_steps: list[int] = Field(default_factory=list)  # reasoning events per stretch (the timeline)
     answer: str = ""
+    answer_steps: int = 0
     stats: Stats | None = None
     error: Error | None = None
     finish: FinishReason | None = None
