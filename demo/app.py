@@ -51,7 +51,7 @@ def build_app(service: ChatService, models: list[ModelEntry], default_pair: tupl
                 build_battle(service, page)
             with gr.Tab("Leaderboard", id="leaderboard"):
                 build_leaderboard(service, demo)
-            shared = build_shared(service)
+            shared = build_shared(service, page)
         gr.Markdown(f"<sub>{storage_note(settings)}</sub>", elem_id="storage-note")
         wire_continue(service, page, chat, compare, shared)
         wire_load(demo, service, page, chat, compare, shared)

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 import gradio as gr
 
 from demo.chat import ChatService
+from demo.feedback import FEEDBACK_OPTIONS, build_feedback_box, wire_feedback
 from demo.render import chat_messages
 from demo.session import ChatSession, snapshot_of
 from demo.widgets import Page, params, prompt_box, rejected_turn, resume_state, share_reply
 from demo.wire import wire
-from worker.jobs import RioError
+from worker.jobs import RioError, SideRecord
 
 RANDOM_NOTE = "⚠️ **{label}** has random weights: its answers are meaningless random text, shown to test the pipeline."
 
@@ -32,6 +33,10 @@ def banner_text(page: Page, key: str) -> str:
     return RANDOM_NOTE.format(label=e.label) if e and e.random_weights else ""
 
 
+def chat_record(page: Page, session: ChatSession) -> SideRecord | None:
+    return session.record(page.label(session.params.model)) if session.params else None
+
+
 def build_chat(service: ChatService, page: Page) -> ChatTab:
     models = list(page.models.values())
     default = page.models[page.default_model]
@@ -39,13 +44,15 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
     session = gr.State(ChatSession())
     with gr.Row():
         with gr.Column(scale=4):
-            chatbot = gr.Chatbot(label="Chat", height=520, elem_id="chat", buttons=["copy"])
+            chatbot = gr.Chatbot(label="Chat", height=520, elem_id="chat", buttons=["copy"],
+                                 feedback_options=FEEDBACK_OPTIONS)  # fmt: skip
             textbox = prompt_box("prompt")
             with gr.Row():
                 stop = gr.Button("Stop", visible=False, variant="stop", elem_id="stop")
                 clear = gr.Button("New chat", elem_id="new-chat")
                 share = gr.Button("Share", elem_id="share-chat")
             link = gr.Textbox(label="Share link", visible=False, buttons=["copy"], elem_id="share-link-chat")
+            feedback = build_feedback_box("chat")
         with gr.Column(scale=1):
             model = gr.Dropdown(
                 choices=[(e.label, e.key) for e in models], value=default.key, label="Model", elem_id="model"
@@ -102,4 +109,5 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
                 [session, chatbot, link, page.resume], api_name="new_chat")  # fmt: skip
     share.click(share_chat, [session], [link], api_name="share_chat")
     model.change(pick_model, [model], [banner, mode], api_visibility="private")
+    wire_feedback(service, page, feedback, [chatbot], session, lambda s: [(s, chat_record(page, s))], "chat")
     return ChatTab(session, chatbot, model, mode, banner, pick_model)

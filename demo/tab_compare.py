@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from demo.chat import ChatService
+from demo.feedback import build_feedback_box, wire_feedback
 from demo.i18n import DEFAULT_LANG
 from demo.render import chat_messages, diff_summary, side_label
 from demo.session import ChatSession, Params, snapshot_of
@@ -22,7 +23,7 @@ from demo.widgets import (
     share_reply,
 )
 from demo.wire import wire
-from worker.jobs import RioError
+from worker.jobs import RioError, SideRecord
 
 PRESETS = ("Two models", "SwiReasoning on vs off")
 MODES = ["swireasoning", "thinking", "off"]
@@ -48,6 +49,13 @@ def summary_of(page: Page, sessions: list[ChatSession]) -> str:
     a, b = sessions[0].turns[-1], sessions[1].turns[-1]
     side_by_side = thinking_side_by_side(la, a.stats, lb, b.stats, DEFAULT_LANG)
     return "\n\n".join(x for x in (diff_summary(la, a, lb, b), side_by_side) if x)
+
+
+def sides_of(page: Page, sessions: list[ChatSession]) -> list[tuple[ChatSession, SideRecord | None]]:
+    """Each side's session and record (labelled as the compare pane labels it)."""
+    return [
+        (s, s.record(side_label(page.label(s.params.model), s.params.mode)) if s.params else None) for s in sessions
+    ]
 
 
 def render(page: Page, sessions: list[ChatSession], labelled: bool = True) -> list:
@@ -85,6 +93,7 @@ def build_compare(service: ChatService, page: Page) -> CompareTab:
         clear = gr.Button("New comparison", elem_id="new-compare")
         share = gr.Button("Share", elem_id="share-compare")
     link = gr.Textbox(label="Share link", visible=False, buttons=["copy"], elem_id="share-link-compare")
+    feedback = build_feedback_box("compare")
     outputs = [pane_a, pane_b, summary]
     busy = [*outputs, textbox, page.resume]  # the sessions State is changed in place (demo/wire.py)
 
@@ -165,5 +174,6 @@ def build_compare(service: ChatService, page: Page) -> CompareTab:
     stop_both.click(stopper((0, 1)), [sessions], None, api_name="stop_both", concurrency_limit=None)
     clear.click(fresh, None, [sessions, pane_a, pane_b, summary, link], api_name="new_compare")
     share.click(share_compare, [sessions], [link], api_name="share_compare")
+    wire_feedback(service, page, feedback, [pane_a, pane_b], sessions, lambda state: sides_of(page, state), "compare")
     preset.change(apply_preset, [preset, model_a], [model_a, mode_a, model_b, mode_b], api_visibility="private")
     return CompareTab(sessions, [pane_a, pane_b], summary, [model_a, model_b], [mode_a, mode_b])

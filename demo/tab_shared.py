@@ -8,12 +8,13 @@ from dataclasses import dataclass
 import gradio as gr
 
 from demo.chat import ChatService
+from demo.feedback import build_feedback_box, wire_feedback
 from demo.i18n import DEFAULT_LANG
 from demo.render import chat_messages, diff_summary
 from demo.session import ChatSession
 from demo.timeline import thinking_side_by_side
-from demo.widgets import chat_pane
-from worker.jobs import RioError, Snapshot
+from demo.widgets import Page, chat_pane
+from worker.jobs import RioError, SideRecord, Snapshot
 
 
 @dataclass
@@ -32,7 +33,13 @@ def describe(s: Snapshot) -> str:
     return f"### {kind} {names}\nShared {when}" + (f" · the voter called it {vote}" if vote else "") + " · read-only"
 
 
-def build_shared(service: ChatService) -> SharedTab:
+def shared_sides(service: ChatService, snapshot: Snapshot | None) -> list[tuple[ChatSession, SideRecord | None]]:
+    if snapshot is None:
+        return []
+    return [(ChatSession.from_record(side, str(service.upload_dir)), side) for side in snapshot.sides]
+
+
+def build_shared(service: ChatService, page: Page) -> SharedTab:
     with gr.Tab("Shared", id="shared"):
         snapshot = gr.State(None)
         share_id = gr.Textbox(label="Open a shared conversation", placeholder="paste its link or id, then Enter",
@@ -43,12 +50,15 @@ def build_shared(service: ChatService) -> SharedTab:
             pane_b = chat_pane("", "shared-b")
         summary = gr.Markdown(elem_id="shared-summary")
         resume = gr.Button("Continue this chat", variant="primary", elem_id="continue", visible=False)
+        feedback = build_feedback_box("shared")
     view = [info, pane_a, pane_b, summary, resume, snapshot]
 
     async def show(raw_id: str) -> list:
         return await show_snapshot(service, raw_id)
 
     share_id.submit(show, [share_id], view, api_name="open_share")
+    wire_feedback(service, page, feedback, [pane_a, pane_b], snapshot, lambda s: shared_sides(service, s), "shared",
+                  share_id)  # fmt: skip
     return SharedTab(snapshot, share_id, view, resume)
 
 
