@@ -102,9 +102,8 @@ def wire_feedback(service: ChatService, page: Page, box: FeedbackBox, panes: lis
     extra = [share_id] if share_id is not None else []
 
     def on_like(side: int):
-        async def like(value: Any, shared_as: str | None = None, data: gr.LikeData | None = None,
-                       request: gr.Request | None = None) -> dict:  # fmt: skip
-            assert data is not None, "Gradio passes the like event's data"
+        async def like(value: Any, data: gr.LikeData, request: gr.Request, shared_as: str | None = None) -> dict:
+            # Gradio puts the event's data and the request at their parameters' places (by annotation)
             session, record = sides(value)[side]
             turn, rating = rated_turn(session, data.index), rating_of(data.liked)
             if turn is None or rating is None:
@@ -122,8 +121,8 @@ def wire_feedback(service: ChatService, page: Page, box: FeedbackBox, panes: lis
 
         return like
 
-    async def send(value: Any, target: Target | None, reason: str | None, comment: str, shared_as: str | None = None,
-                   request: gr.Request | None = None) -> dict:  # fmt: skip
+    async def send(value: Any, target: Target | None, reason: str | None, comment: str, request: gr.Request,
+                   shared_as: str | None = None) -> dict:  # fmt: skip
         if target is None:
             return {box.note: text("feedback.nothing_to_send", lang)}
         _, record = sides(value)[target.side]
