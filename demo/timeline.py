@@ -86,8 +86,7 @@ def build_timeline(stretches: list[tuple[bool, int]], answer_events: int, stats:
 def describe(tl: Timeline, lang: str) -> str:
     """The timeline as one sentence (its text alternative)."""
     answer = tl.tokens("answer")
-    parts = [text("timeline.part", lang, tokens=s.tokens, kind=text(f"timeline.{s.kind}", lang))
-             for s in tl.segments if s.kind != "answer"]  # fmt: skip
+    parts = [text(f"timeline.part.{s.kind}", lang, tokens=s.tokens) for s in tl.segments if s.kind != "answer"]
     if not parts:
         return text("timeline.no_thinking", lang, answer=answer)
     return text("timeline.summary", lang, parts=", ".join(parts), switches=tl.switches, answer=answer)

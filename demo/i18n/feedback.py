@@ -58,7 +58,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "pt": "Raciocínio: {parts}; {switches} trocas; depois a resposta, {answer} tokens.",
         "en": "Reasoning: {parts}; {switches} switches; then the answer, {answer} tokens.",
     },
-    "timeline.part": {"pt": "{tokens} tokens {kind}", "en": "{tokens} {kind} tokens"},
+    "timeline.part.explicit": {"pt": "{tokens} tokens explícitos", "en": "{tokens} explicit tokens"},
+    "timeline.part.latent": {"pt": "{tokens} tokens latentes", "en": "{tokens} latent tokens"},
     "timeline.no_thinking": {
         "pt": "Sem raciocínio: {answer} tokens de resposta.",
         "en": "No reasoning: {answer} answer tokens.",

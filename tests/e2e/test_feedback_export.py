@@ -55,7 +55,7 @@ def test_a_rated_answer_is_kept_with_its_conversation_and_exported_as_stored(web
     assert note == "👎 Obrigado! Avaliação guardada."
     assert feedback_count(settings, "down") == downs + 1
     out = client.predict("wrong", "Não respondeu à pergunta.", api_name="/chat_feedback_details")
-    assert value(out[2]) == "Obrigado! Motivo e comentário guardados."
+    assert "Obrigado! Motivo e comentário guardados." in [value(o) for o in out], out
     assert feedback_count(settings, "down") == downs + 1, "details change the record, not the count"
     [fb] = export(settings, "feedback", since, tmp_path)
     assert (fb["view"], fb["rating"], fb["reason"], fb["comment"]) == (

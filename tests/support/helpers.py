@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from gradio_client import Client, handle_file
 
-FOOTER = re.compile(r"\n*(<sub>.*?</sub>\n?)+$", re.S)
+# what follows an answer's text: the reasoning timeline (demo/timeline.py), status and stats lines
+FOOTER = re.compile(r'\n*(<div class="swir-timeline".*?</span>\n*)?(<sub>.*?</sub>\n?)*$', re.S)
 DEFAULTS = {"model": "tiny-random", "mode": "thinking", "temperature": 0.6, "top_p": 0.95, "top_k": 20,
             "max_tokens": 64, "seed": 1, "max_switch_count": 2, "alpha0": 1.0, "window": 512}  # fmt: skip
 

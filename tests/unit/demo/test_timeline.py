@@ -55,7 +55,7 @@ def test_the_bar_draws_each_segment_in_proportion_with_a_sentence_for_screen_rea
     sentence = "Reasoning: 3 latent tokens, 3 explicit tokens, 1 latent tokens; 2 switches; then the answer, 2 tokens."
     assert f'aria-label="{sentence}"' in bar and f">{sentence}</span>" in bar
     pt = describe(build_timeline(turn.stretches(), turn.answer_steps, turn.stats), "pt")
-    assert pt.startswith("Raciocínio: 3 tokens latente") and "2 trocas" in pt
+    assert pt.startswith("Raciocínio: 3 tokens latentes, 3 tokens explícitos") and "2 trocas" in pt
 
 
 def test_the_answer_message_carries_the_bar_and_a_record_round_trip_keeps_it():
