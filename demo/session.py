@@ -176,6 +176,10 @@ class ChatSession:
     def running(self) -> bool:
         return bool(self.turns) and self.turns[-1].running
 
+    def holds(self, turn: Turn) -> bool:
+        """Whether `turn` itself (not an equal one) is still in the conversation (not retried or edited away)."""
+        return any(t is turn for t in self.turns)
+
     def record(self, label: str) -> SideRecord:
         assert self.params is not None, "a session is recorded after it ran"
         return SideRecord(model=self.params.model, label=label, sampling=self.params.sampling(),

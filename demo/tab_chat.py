@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import gradio as gr
 
 from demo.chat import ChatService
+from demo.chat_edits import ChatEdits, wire_edits
 from demo.feedback import FEEDBACK_OPTIONS, build_feedback_box, wire_feedback
 from demo.render import chat_messages
-from demo.session import ChatSession, snapshot_of
+from demo.session import ChatSession, Params, Turn, snapshot_of
 from demo.widgets import Page, params, prompt_box, rejected_turn, resume_state, share_reply
 from demo.wire import wire
 from worker.jobs import RioError, SideRecord
@@ -45,7 +46,7 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
     with gr.Row():
         with gr.Column(scale=4):
             chatbot = gr.Chatbot(label="Chat", height=520, elem_id="chat", buttons=["copy"],
-                                 feedback_options=FEEDBACK_OPTIONS)  # fmt: skip
+                                 feedback_options=FEEDBACK_OPTIONS, editable="user")  # fmt: skip
             textbox = prompt_box("prompt")
             with gr.Row():
                 stop = gr.Button("Stop", visible=False, variant="stop", elem_id="stop")
@@ -76,15 +77,23 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
             yield wire({chatbot: chat_messages(state)})
             return
         state.turns.append(turn)
+        async for update in answer(state, turn, p, request):
+            yield update
+
+    async def answer(state: ChatSession, turn: Turn, p: Params, request: gr.Request):
+        """Run the session's last turn and stream it into the pane (submit, retry and edit alike). A turn
+        replaced meanwhile (retried or edited) stops driving the page: only the chat pane follows."""
         yield wire({chatbot: chat_messages(state), textbox: gr.MultimodalTextbox(value=None, interactive=False),
                     stop: gr.Button(visible=True)})  # fmt: skip
         held: dict = {textbox: None, stop: stop.value, page.resume: None}  # see widgets.HELD_VALUES
         async for _ in service.run_sides([(state, p)], page.visitor(request)):
             if held[page.resume] is None and turn.job_id:
                 held[page.resume] = resume_state("chat", [state], [page.label(p.model)])
-            yield wire({**held, chatbot: chat_messages(state)})
-        yield wire({chatbot: chat_messages(state), textbox: gr.MultimodalTextbox(interactive=True),
-                    stop: gr.Button(visible=False), page.resume: None})  # fmt: skip
+            shown = {chatbot: chat_messages(state)}
+            yield wire({**held, **shown} if state.holds(turn) else shown)
+        if state.holds(turn):
+            yield wire({chatbot: chat_messages(state), textbox: gr.MultimodalTextbox(interactive=True),
+                        stop: gr.Button(visible=False), page.resume: None})  # fmt: skip
 
     async def stop_job(state: ChatSession) -> None:
         await service.stop(state)
@@ -109,5 +118,6 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
                 [session, chatbot, link, page.resume], api_name="new_chat")  # fmt: skip
     share.click(share_chat, [session], [link], api_name="share_chat")
     model.change(pick_model, [model], [banner, mode], api_visibility="private")
+    wire_edits(service, ChatEdits(chatbot, textbox, session, [model, mode, *page.knobs.components], busy), answer)
     wire_feedback(service, page, feedback, [chatbot], session, lambda s: [(s, chat_record(page, s))], "chat")
     return ChatTab(session, chatbot, model, mode, banner, pick_model)

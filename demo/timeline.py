@@ -84,12 +84,13 @@ def build_timeline(stretches: list[tuple[bool, int]], answer_events: int, stats:
 
 
 def describe(tl: Timeline, lang: str) -> str:
-    """The timeline as one sentence (its text alternative)."""
+    """The timeline as one sentence (its text alternative): totals, stretches and changes of mode."""
     answer = tl.tokens("answer")
-    parts = [text(f"timeline.part.{s.kind}", lang, tokens=s.tokens) for s in tl.segments if s.kind != "answer"]
-    if not parts:
+    stretches = sum(s.kind != "answer" for s in tl.segments)
+    if not stretches:
         return text("timeline.no_thinking", lang, answer=answer)
-    return text("timeline.summary", lang, parts=", ".join(parts), switches=tl.switches, answer=answer)
+    return text("timeline.summary", lang, explicit=tl.tokens("explicit"), latent=tl.tokens("latent"),
+                stretches=stretches, switches=tl.switches, answer=answer)  # fmt: skip
 
 
 def timeline_html(tl: Timeline, lang: str) -> str:

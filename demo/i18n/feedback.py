@@ -53,13 +53,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "timeline.explicit": {"pt": "explícito", "en": "explicit"},
     "timeline.latent": {"pt": "latente", "en": "latent"},
     "timeline.answer": {"pt": "resposta", "en": "answer"},
-    "timeline.switch": {"pt": "troca", "en": "switch"},
     "timeline.summary": {
-        "pt": "Raciocínio: {parts}; {switches} trocas; depois a resposta, {answer} tokens.",
-        "en": "Reasoning: {parts}; {switches} switches; then the answer, {answer} tokens.",
+        "pt": "Raciocínio: {explicit} tokens explícitos e {latent} latentes, em {stretches} trechos "
+        "({switches} mudanças entre explícito e latente); depois a resposta, {answer} tokens.",
+        "en": "Reasoning: {explicit} explicit and {latent} latent tokens, in {stretches} stretches "
+        "({switches} changes between explicit and latent); then the answer, {answer} tokens.",
     },
-    "timeline.part.explicit": {"pt": "{tokens} tokens explícitos", "en": "{tokens} explicit tokens"},
-    "timeline.part.latent": {"pt": "{tokens} tokens latentes", "en": "{tokens} latent tokens"},
     "timeline.no_thinking": {
         "pt": "Sem raciocínio: {answer} tokens de resposta.",
         "en": "No reasoning: {answer} answer tokens.",

@@ -27,11 +27,12 @@ def load_event(cfg: dict, input_id: int) -> dict:
 
 
 def run_event(url: str, dep: dict, data: list[Any], query: dict[str, str] | None = None, *,
-              session_hash: str | None = None, event_data: dict | None = None) -> Iterator[list[Any]]:  # fmt: skip
+              session_hash: str | None = None, event_data: dict | None = None, final_only: bool = False
+              ) -> Iterator[list[Any]]:  # fmt: skip
     """Every output of the event, whole (diffs applied), after each update, to its end; `query` is
     the page address's query string, as the handler's request sees it; `session_hash` joins the session
     of a `gradio_client.Client` (its State), `event_data` is what the browser sends with the event
-    (a Chatbot's like, retry, undo or edit)."""
+    (a Chatbot's like, retry, undo or edit); `final_only` yields only the last, whole outputs."""
     base = url.rstrip("/") + "/gradio_api/queue/"
     session_hash = session_hash or uuid.uuid4().hex[:11]
     with httpx.Client(timeout=60) as client:
@@ -42,6 +43,8 @@ def run_event(url: str, dep: dict, data: list[Any], query: dict[str, str] | None
         with client.stream("GET", base + "data", params={"session_hash": session_hash}) as sse:
             for line in sse.iter_lines():
                 msg = json.loads(line[5:]) if line.startswith("data:") else {}
+                if msg.get("msg") == "process_generating" and final_only:
+                    continue
                 if msg.get("msg") in ("process_generating", "process_completed"):
                     assert msg.get("success", True), msg
                     out = msg["output"]["data"]

@@ -52,10 +52,13 @@ def test_the_bar_draws_each_segment_in_proportion_with_a_sentence_for_screen_rea
     assert re.findall(r'class="(\w+)" style="flex: (\d+) 1 0"', bar) == [
         ("latent", "3"), ("explicit", "3"), ("latent", "1"), ("answer", "2")]  # fmt: skip
     assert bar.count('class="switch"') == 2
-    sentence = "Reasoning: 3 latent tokens, 3 explicit tokens, 1 latent tokens; 2 switches; then the answer, 2 tokens."
+    sentence = (
+        "Reasoning: 3 explicit and 4 latent tokens, in 3 stretches (2 changes between explicit and latent); "
+        "then the answer, 2 tokens."
+    )
     assert f'aria-label="{sentence}"' in bar and f">{sentence}</span>" in bar
     pt = describe(build_timeline(turn.stretches(), turn.answer_steps, turn.stats), "pt")
-    assert pt.startswith("Raciocínio: 3 tokens latentes, 3 tokens explícitos") and "2 trocas" in pt
+    assert pt.startswith("Raciocínio: 3 tokens explícitos e 4 latentes, em 3 trechos (2 mudanças")
 
 
 def test_the_answer_message_carries_the_bar_and_a_record_round_trip_keeps_it():
