@@ -7,7 +7,7 @@ import logging
 from demo.app import CSS, build_app
 from demo.chat import ChatService
 from demo.server import serve
-from worker.jobs import JobClient, Settings, available, default_pair, serve_metrics
+from worker.jobs import JobClient, Settings, available, default_pair, serve_metrics, start_dataset_push
 
 
 def main() -> None:
@@ -17,6 +17,7 @@ def main() -> None:
     upload_dir = (settings.var_dir / "uploads").resolve()
     service = ChatService(client, upload_dir)
     serve_metrics(settings.web_metrics_port, settings.redis_url, [e.key for e in available(settings)])
+    start_dataset_push(settings)  # a no-op unless RIO_DATASET_REPO and HF_TOKEN are set
     serve(build_app(service, available(settings), default_pair(settings)), settings, upload_dir, CSS)
 
 

@@ -17,6 +17,7 @@ from demo.tab_battle import build_battle, build_leaderboard
 from demo.tab_chat import ChatTab, build_chat
 from demo.tab_compare import CompareTab, build_compare, render
 from demo.tab_shared import SharedTab, build_shared, show_snapshot
+from demo.timeline import CSS as TIMELINE_CSS
 from demo.widgets import Knobs, Page
 from worker.jobs import ModelEntry, Snapshot
 
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 CSS = f"""
 .{LATENT_CLASS} {{ opacity: 0.5; font-style: italic; text-decoration: underline dotted; }}
 #rio-banner {{ border-left: 4px solid #e8a400; padding-left: 8px; }}
-"""
+{TIMELINE_CSS}"""
 TABS = ("chat", "compare", "battle", "leaderboard")
 
 
@@ -51,7 +52,7 @@ def build_app(service: ChatService, models: list[ModelEntry], default_pair: tupl
                 build_battle(service, page)
             with gr.Tab("Leaderboard", id="leaderboard"):
                 build_leaderboard(service, demo)
-            shared = build_shared(service)
+            shared = build_shared(service, page)
         gr.Markdown(f"<sub>{storage_note(settings)}</sub>", elem_id="storage-note")
         wire_continue(service, page, chat, compare, shared)
         wire_load(demo, service, page, chat, compare, shared)

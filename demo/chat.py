@@ -69,9 +69,10 @@ class ChatService:
         turn = Turn(user_text=text.strip())
         for path in files:
             with redis_down_is_unavailable():
-                ref, clean = await self.client.images.put(Path(path).read_bytes(), client=client_id)
-            shown = self.upload_dir / f"{hashlib.sha256(clean).hexdigest()}.png"
-            shown.write_bytes(clean)
+                ref, copies = await self.client.images.put(Path(path).read_bytes(), client=client_id)
+            # the page shows the copy for people (up to 1280 px), named by the model copy's hash like its ref
+            shown = self.upload_dir / f"{hashlib.sha256(copies.model).hexdigest()}.png"
+            shown.write_bytes(copies.shown)
             turn.image_refs.append(ref)
             turn.image_paths.append(str(shown))
         self.prune_copies()
@@ -150,7 +151,7 @@ class ChatService:
             if path.exists():
                 path.touch()  # shown again: not to be pruned as expired
             else:
-                path.write_bytes(await self.client.shares.image(ref))
+                path.write_bytes(await self.client.shares.shown_image(ref))
         self.prune_copies()
         return snapshot
 

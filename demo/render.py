@@ -5,7 +5,9 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from demo.i18n import DEFAULT_LANG
 from demo.session import ChatSession, Turn
+from demo.timeline import build_timeline, timeline_html
 from worker.jobs import Stats
 
 LATENT_CLASS = "swir-latent"
@@ -60,7 +62,14 @@ def status_text(turn: Turn) -> str:
     return ""
 
 
-def assistant_messages(turn: Turn) -> list[dict]:
+def turn_timeline(turn: Turn, lang: str = DEFAULT_LANG) -> str:
+    """The reasoning timeline of a turn that thought (HTML), or nothing."""
+    if not turn.thinking:
+        return ""
+    return timeline_html(build_timeline(turn.stretches(), turn.answer_steps, turn.stats), lang)
+
+
+def assistant_messages(turn: Turn, lang: str = DEFAULT_LANG) -> list[dict]:
     msgs: list[dict] = []
     if turn.thinking:
         status = "pending" if turn.running and not turn.answer else "done"
@@ -69,6 +78,8 @@ def assistant_messages(turn: Turn) -> list[dict]:
             {"role": "assistant", "content": thinking_html(turn), "metadata": {"title": title, "status": status}}
         )
     body = turn.answer  # markdown; Gradio sanitizes any HTML in it
+    if bar := turn_timeline(turn, lang):
+        body += ("\n\n" if body else "") + bar
     footer = [s for s in (status_text(turn), stats_line(turn.stats, turn)) if s]
     if footer:
         body += ("\n\n" if body else "") + "\n".join(f"<sub>{html.escape(s)}</sub>" for s in footer)
@@ -77,15 +88,23 @@ def assistant_messages(turn: Turn) -> list[dict]:
     return msgs
 
 
-def chat_messages(session: ChatSession) -> list[Any]:
+def turn_messages(turn: Turn, lang: str = DEFAULT_LANG) -> list[dict]:
     msgs: list[dict] = []
-    for turn in session.turns:
-        for path in turn.image_paths:
-            msgs.append({"role": "user", "content": {"path": path, "mime_type": "image/png"}})
-        if turn.user_text:
-            msgs.append({"role": "user", "content": turn.user_text})
-        msgs.extend(assistant_messages(turn))
-    return msgs
+    for path in turn.image_paths:
+        msgs.append({"role": "user", "content": {"path": path, "mime_type": "image/png"}})
+    if turn.user_text:
+        msgs.append({"role": "user", "content": turn.user_text})
+    return msgs + assistant_messages(turn, lang)
+
+
+def chat_messages(session: ChatSession, lang: str = DEFAULT_LANG) -> list[Any]:
+    return [m for turn in session.turns for m in turn_messages(turn, lang)]
+
+
+def message_turns(session: ChatSession) -> list[tuple[int, str]]:
+    """(turn index, role) of each message `chat_messages` shows, in order: the Chatbot's like, retry,
+    undo and edit events name a message by its index."""
+    return [(i, m["role"]) for i, turn in enumerate(session.turns) for m in turn_messages(turn)]
 
 
 MODE_NAMES = {"swireasoning": "SwiReasoning", "thinking": "thinking", "off": "no thinking"}

@@ -76,13 +76,16 @@ class Turn:
     image_paths: list[str] = field(default_factory=list)  # sanitized copies the page can show
     job_id: str | None = None
     thinking: list[tuple[str, bool]] = field(default_factory=list)  # (text, latent) stretches
+    thinking_steps: list[int] = field(default_factory=list)  # reasoning events per stretch (the timeline)
     answer: str = ""
+    answer_steps: int = 0  # answer events
     stats: Stats | None = None
     error: Error | None = None
     finish: str | None = None
     queue_position: int | None = None
     queue_wait_s: float | None = None
     switches: int = 0
+    feedback_id: str | None = None  # the visitor's rating of this answer, once given
 
     @property
     def running(self) -> bool:
@@ -97,10 +100,13 @@ class Turn:
         elif event.type == "reasoning":
             if self.thinking and self.thinking[-1][1] == event.latent:
                 self.thinking[-1] = (self.thinking[-1][0] + event.delta, event.latent)
+                self.thinking_steps[-1] += 1
             else:
                 self.thinking.append((event.delta, event.latent))
+                self.thinking_steps.append(1)
         elif event.type == "answer":
             self.answer += event.delta
+            self.answer_steps += 1
         elif event.type == "switch":
             self.switches = event.count
         elif event.type == "stats":
@@ -112,15 +118,21 @@ class Turn:
 
     def record(self) -> TurnRecord:
         return TurnRecord(user_text=self.user_text, image_refs=self.image_refs, job_id=self.job_id,
-                          thinking=self.thinking, answer=self.answer, stats=self.stats, error=self.error,
-                          finish=self.finish, switches=self.switches)  # fmt: skip
+                          thinking=self.thinking, thinking_steps=self.thinking_steps, answer=self.answer,
+                          answer_steps=self.answer_steps, stats=self.stats, error=self.error, finish=self.finish,
+                          switches=self.switches)  # fmt: skip
 
     @classmethod
     def from_record(cls, t: TurnRecord, image_dir: str) -> Turn:
         paths = [f"{image_dir}/{ref.removeprefix('img:')}.png" for ref in t.image_refs]
         return cls(user_text=t.user_text, image_refs=list(t.image_refs), image_paths=paths, job_id=t.job_id,
-                   thinking=list(t.thinking), answer=t.answer, stats=t.stats, error=t.error, finish=t.finish,
+                   thinking=list(t.thinking), thinking_steps=steps_of(t), answer=t.answer,
+                   answer_steps=t.answer_steps, stats=t.stats, error=t.error, finish=t.finish,
                    switches=t.switches)  # fmt: skip
+
+    def stretches(self) -> list[tuple[bool, int]]:
+        """(latent, events) per thinking stretch, for the timeline."""
+        return [(latent, n) for (_, latent), n in zip(self.thinking, self.thinking_steps, strict=True)]
 
     def retry(self) -> Turn:
         """The same user input, unanswered (regenerate)."""
@@ -137,6 +149,13 @@ class Turn:
         return ChatMessage(role="user", content=parts)
 
 
+def steps_of(t: TurnRecord) -> list[int]:
+    """Events per stretch; a record from before they were kept: each stretch's characters stand in."""
+    if len(t.thinking_steps) == len(t.thinking):
+        return list(t.thinking_steps)
+    return [max(1, len(text)) for text, _ in t.thinking]
+
+
 @dataclass
 class ChatSession:
     turns: list[Turn] = field(default_factory=list)
@@ -145,6 +164,10 @@ class ChatSession:
     @property
     def running(self) -> bool:
         return bool(self.turns) and self.turns[-1].running
+
+    def holds(self, turn: Turn) -> bool:
+        """Whether `turn` itself (not an equal one) is still in the conversation (not retried or edited away)."""
+        return any(t is turn for t in self.turns)
 
     def record(self, label: str) -> SideRecord:
         assert self.params is not None, "a session is recorded after it ran"

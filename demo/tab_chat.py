@@ -9,11 +9,13 @@ from typing import Any
 import gradio as gr
 
 from demo.chat import ChatService
+from demo.chat_edits import ChatEdits, wire_edits
+from demo.feedback import FEEDBACK_OPTIONS, build_feedback_box, wire_feedback
 from demo.render import chat_messages
-from demo.session import ChatSession, Params, snapshot_of
+from demo.session import ChatSession, Params, Turn, snapshot_of
 from demo.widgets import Page, prompt_box, rejected_turn, resume_state, share_reply, show_link
 from demo.wire import wire
-from worker.jobs import RioError
+from worker.jobs import RioError, SideRecord
 
 RANDOM_NOTE = "⚠️ **{label}** has random weights: its answers are meaningless random text, shown to test the pipeline."
 
@@ -33,6 +35,10 @@ def banner_text(page: Page, key: str) -> str:
     return RANDOM_NOTE.format(label=e.label) if e and e.random_weights else ""
 
 
+def chat_record(page: Page, session: ChatSession) -> SideRecord | None:
+    return session.record(page.label(session.params.model)) if session.params else None
+
+
 def build_chat(service: ChatService, page: Page) -> ChatTab:
     models = list(page.models.values())
     default = page.models[page.default_model]
@@ -40,13 +46,15 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
     session = gr.State(ChatSession())
     with gr.Row():
         with gr.Column(scale=4):
-            chatbot = gr.Chatbot(label="Chat", height=520, elem_id="chat", buttons=["copy"])
+            chatbot = gr.Chatbot(label="Chat", height=520, elem_id="chat", buttons=["copy"],
+                                 feedback_options=FEEDBACK_OPTIONS, editable="user")  # fmt: skip
             textbox = prompt_box("prompt")
             with gr.Row():
                 stop = gr.Button("Stop", visible=False, variant="stop", elem_id="stop")
                 clear = gr.Button("New chat", elem_id="new-chat")
                 share = gr.Button("Share", elem_id="share-chat")
             link = gr.Textbox(label="Share link", visible=False, buttons=["copy"], elem_id="share-link-chat")
+            feedback = build_feedback_box("chat")
         with gr.Column(scale=1):
             model = gr.Dropdown(
                 choices=[(e.label, e.key) for e in models], value=default.key, label="Model", elem_id="model"
@@ -71,15 +79,23 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
             yield wire({chatbot: chat_messages(state)})
             return
         state.turns.append(turn)
+        async for update in answer(state, turn, p, request):
+            yield update
+
+    async def answer(state: ChatSession, turn: Turn, p: Params, request: gr.Request):
+        """Run the session's last turn and stream it into the pane (submit, retry and edit alike). A turn
+        replaced meanwhile (retried or edited) stops driving the page: only the chat pane follows."""
         yield wire({chatbot: chat_messages(state), textbox: gr.MultimodalTextbox(value=None, interactive=False),
                     stop: gr.Button(visible=True)})  # fmt: skip
         held: dict = {textbox: None, stop: stop.value, page.resume: None}  # see widgets.HELD_VALUES
         async for _ in service.run_sides([(state, p)], page.visitor(request)):
             if held[page.resume] is None and turn.job_id:
                 held[page.resume] = resume_state("chat", [state], [page.label(p.model)])
-            yield wire({**held, chatbot: chat_messages(state)})
-        yield wire({chatbot: chat_messages(state), textbox: gr.MultimodalTextbox(interactive=True),
-                    stop: gr.Button(visible=False), page.resume: None})  # fmt: skip
+            shown = {chatbot: chat_messages(state)}
+            yield wire({**held, **shown} if state.holds(turn) else shown)
+        if state.holds(turn):
+            yield wire({chatbot: chat_messages(state), textbox: gr.MultimodalTextbox(interactive=True),
+                        stop: gr.Button(visible=False), page.resume: None})  # fmt: skip
 
     async def stop_job(state: ChatSession) -> None:
         await service.stop(state)
@@ -107,4 +123,8 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
         show_link, None, [link], api_visibility="private"
     )
     model.change(pick_model, [model], [banner, mode], api_visibility="private")
+    wire_edits(
+        service, ChatEdits(chatbot, textbox, session, page.knobs.inputs(model=model, reasoning=mode), busy), answer
+    )
+    wire_feedback(service, page, feedback, [chatbot], session, lambda s: [(s, chat_record(page, s))], "chat")
     return ChatTab(session, chatbot, model, mode, banner, pick_model)

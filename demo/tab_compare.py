@@ -8,11 +8,14 @@ from typing import Any
 import gradio as gr
 
 from demo.chat import ChatService
+from demo.feedback import FeedbackBox, build_feedback_box, wire_feedback
+from demo.i18n import DEFAULT_LANG
 from demo.render import chat_messages, diff_summary, side_label
 from demo.session import ChatSession, Params, snapshot_of
+from demo.timeline import thinking_side_by_side
 from demo.widgets import Page, chat_pane, pair, prompt_box, rejected_turn, resume_state, share_reply, show_link
 from demo.wire import wire
-from worker.jobs import RioError
+from worker.jobs import RioError, SideRecord
 
 PRESETS = ("Two models", "SwiReasoning on vs off")
 MODES = ["swireasoning", "thinking", "off"]
@@ -36,7 +39,16 @@ def summary_of(page: Page, sessions: list[ChatSession]) -> str:
     if any(s.params is None or not s.turns for s in sessions):
         return ""
     la, lb = labels(page, [s.params for s in sessions if s.params])
-    return diff_summary(la, sessions[0].turns[-1], lb, sessions[1].turns[-1])
+    a, b = sessions[0].turns[-1], sessions[1].turns[-1]
+    side_by_side = thinking_side_by_side(la, a.stats, lb, b.stats, DEFAULT_LANG)
+    return "\n\n".join(x for x in (diff_summary(la, a, lb, b), side_by_side) if x)
+
+
+def sides_of(page: Page, sessions: list[ChatSession]) -> list[tuple[ChatSession, SideRecord | None]]:
+    """Each side's session and record (labelled as the compare pane labels it)."""
+    return [
+        (s, s.record(side_label(page.label(s.params.model), s.params.mode)) if s.params else None) for s in sessions
+    ]
 
 
 def render(page: Page, sessions: list[ChatSession], labelled: bool = True) -> list:
@@ -65,6 +77,7 @@ class CompareView:
     clear: gr.Button
     share: gr.Button
     link: gr.Textbox
+    feedback: FeedbackBox  # the reason-and-comment form under the panes
 
 
 def build_compare(service: ChatService, page: Page) -> CompareTab:
@@ -98,8 +111,9 @@ def compare_layout(page: Page) -> CompareView:
         clear = gr.Button("New comparison", elem_id="new-compare")
         share = gr.Button("Share", elem_id="share-compare")
     link = gr.Textbox(label="Share link", visible=False, buttons=["copy"], elem_id="share-link-compare")
+    feedback = build_feedback_box("compare")
     return CompareView(sessions, preset, [model_a, model_b], [mode_a, mode_b], [pane_a, pane_b], summary, textbox,
-                       [stop_a, stop_b, stop_both], regenerate, clear, share, link)  # fmt: skip
+                       [stop_a, stop_b, stop_both], regenerate, clear, share, link, feedback)  # fmt: skip
 
 
 def wire_compare(view: CompareView, events: CompareEvents, page: Page) -> None:
@@ -117,6 +131,8 @@ def wire_compare(view: CompareView, events: CompareEvents, page: Page) -> None:
         show_link, None, [view.link], api_visibility="private")  # fmt: skip
     view.preset.change(events.apply_preset, [view.preset, model_a], [model_a, mode_a, model_b, mode_b],
                        api_visibility="private")  # fmt: skip
+    wire_feedback(events.service, page, view.feedback, view.panes, view.sessions, lambda s: sides_of(page, s),
+                  "compare")  # fmt: skip
 
 
 @dataclass

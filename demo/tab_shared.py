@@ -8,10 +8,13 @@ from dataclasses import dataclass
 import gradio as gr
 
 from demo.chat import ChatService
+from demo.feedback import build_feedback_box, wire_feedback
+from demo.i18n import DEFAULT_LANG
 from demo.render import chat_messages, diff_summary
 from demo.session import ChatSession
-from demo.widgets import chat_pane
-from worker.jobs import RioError, Snapshot
+from demo.timeline import thinking_side_by_side
+from demo.widgets import Page, chat_pane
+from worker.jobs import RioError, SideRecord, Snapshot
 
 
 @dataclass
@@ -30,7 +33,13 @@ def describe(s: Snapshot) -> str:
     return f"### {kind} {names}\nShared {when}" + (f" · the voter called it {vote}" if vote else "") + " · read-only"
 
 
-def build_shared(service: ChatService) -> SharedTab:
+def shared_sides(service: ChatService, snapshot: Snapshot | None) -> list[tuple[ChatSession, SideRecord | None]]:
+    if snapshot is None:
+        return []
+    return [(ChatSession.from_record(side, str(service.upload_dir)), side) for side in snapshot.sides]
+
+
+def build_shared(service: ChatService, page: Page) -> SharedTab:
     with gr.Tab("Shared", id="shared"):
         snapshot = gr.State(None)
         share_id = gr.Textbox(label="Open a shared conversation", placeholder="paste its link or id, then Enter",
@@ -41,6 +50,7 @@ def build_shared(service: ChatService) -> SharedTab:
             pane_b = chat_pane("", "shared-b")
         summary = gr.Markdown(elem_id="shared-summary")
         resume = gr.Button("Continue this chat", variant="primary", elem_id="continue", visible=False)
+        feedback = build_feedback_box("shared")
     view = [info, pane_a, pane_b, summary, resume, snapshot]
 
     async def show(raw_id: str) -> list:
@@ -48,6 +58,8 @@ def build_shared(service: ChatService) -> SharedTab:
 
     # UI-only (it fills the view's widgets): programs read `/shared` (demo/api.py)
     share_id.submit(show, [share_id], view, api_name="open_share", api_visibility="undocumented")
+    wire_feedback(service, page, feedback, [pane_a, pane_b], snapshot, lambda s: shared_sides(service, s), "shared",
+                  share_id)  # fmt: skip
     return SharedTab(snapshot, share_id, view, resume)
 
 
@@ -67,5 +79,7 @@ async def show_snapshot(service: ChatService, raw_id: str) -> list:
     diff = ""
     if len(sessions) == 2 and all(x.turns for x in sessions):
         la, lb = (side.label for side in s.sides)
-        diff = diff_summary(la, sessions[0].turns[-1], lb, sessions[1].turns[-1])
+        a, b = sessions[0].turns[-1], sessions[1].turns[-1]
+        side_by_side = thinking_side_by_side(la, a.stats, lb, b.stats, DEFAULT_LANG)
+        diff = "\n\n".join(x for x in (diff_summary(la, a, lb, b), side_by_side) if x)
     return [describe(s), *panes, diff, gr.Button(visible=True), s]

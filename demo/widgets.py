@@ -63,7 +63,9 @@ def rejected_turn(text: str, exc: RioError) -> Turn:
 
 
 def chat_pane(label: str, elem_id: str, height: int = 480) -> gr.Chatbot:
-    return gr.Chatbot(label=label, height=height, elem_id=elem_id, buttons=["copy"])
+    return gr.Chatbot(
+        label=label, height=height, elem_id=elem_id, buttons=["copy"], feedback_options=("Like", "Dislike")
+    )
 
 
 def prompt_box(elem_id: str, placeholder: str = "Ask anything; attach or paste images") -> gr.MultimodalTextbox:

@@ -4,6 +4,7 @@
     ├── InputError                the request itself is wrong: fix it, do not retry as is
     │   ├── ImageError            not an image, too large, too many pixels, decompression bomb
     │   ├── ShareTooLarge         a conversation over the share snapshot caps (turns, images, bytes)
+    │   ├── FeedbackTooLong       a feedback comment over `feedback_max_chars`
     │   ├── PromptTooLong         prompt over the model's or the demo's limit
     │   └── UnknownModel          registry has no such key, or it is not configured here
     ├── BackendError              the engine failed to serve the job
@@ -15,6 +16,7 @@
     ├── RateLimited               this client is over its requests per minute or running jobs
     ├── QueueFull                 too many jobs already wait for this model
     ├── OverBudget                this client stored its image bytes or made its shares for this hour
+    │   └── FeedbackOverBudget    this client rated its answers for this hour
     ├── StoreFull                 uploads and snapshots are at the memory budget (or Redis at maxmemory)
     ├── VoteRefused               a battle's second vote, or a voter past their votes per hour
     └── ShareNotFound             a share id that is malformed or unknown
@@ -46,6 +48,10 @@ class ImageError(InputError):
 
 class ShareTooLarge(InputError):
     code = "share_too_large"
+
+
+class FeedbackTooLong(InputError):
+    code = "feedback_too_long"
 
 
 class PromptTooLong(InputError):
@@ -101,6 +107,10 @@ class ShareNotFound(RioError):
 class OverBudget(RioError):
     code = "over_budget"
     retryable = True
+
+
+class FeedbackOverBudget(OverBudget):
+    code = "feedback_over_budget"
 
 
 class StoreFull(RioError):

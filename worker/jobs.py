@@ -26,23 +26,28 @@ from worker.queue.protocol import (
     TextPart,
     error_event,
 )
+from worker.store.dataset import start_dataset_push
+from worker.store.feedback import REASONS, Feedback, Rating
 from worker.store.records import Outcome, SideRecord, Snapshot, TurnRecord
 from worker.store.votes import Vote, Voter
 
 __all__ = [
     "ACTIVE",
     "ADDRESS",
+    "REASONS",
     "REJECTED",
     "USER",
     "BackendUnavailable",
     "ChatMessage",
     "Error",
     "Event",
+    "Feedback",
     "ImagePart",
     "JobClient",
     "JobSpec",
     "ModelEntry",
     "Outcome",
+    "Rating",
     "Reasoning",
     "RioError",
     "Sampling",
@@ -62,4 +67,5 @@ __all__ = [
     "error_event",
     "job_spec",
     "serve_metrics",
+    "start_dataset_push",
 ]

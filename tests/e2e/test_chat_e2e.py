@@ -84,6 +84,14 @@ def test_swireasoning_job_streams_its_counts_and_latent_marks_consistently(clien
     assert latent >= 1, "generation starts latent (the controller's first step), so one latent step at least"
     assert 1 <= explicit + latent <= tokens, "the thinking steps are steps of this answer"
     assert 'class="swir-latent"' not in final.thinking or latent >= 1, "latent marks only where latent steps were"
+    # the timeline under the answer is drawn from the same events: its stretches and totals are the marks'
+    bar = final.timeline
+    drawn = {
+        k: sum(int(n) for n in re.findall(rf'class="{k}" style="flex: (\d+)', bar)) for k in ("explicit", "latent")
+    }
+    assert (drawn["explicit"], drawn["latent"]) == (explicit, latent), bar
+    assert bar.count('class="latent"') == final.thinking.count('class="swir-latent"'), "one stretch per marked one"
+    assert f"{explicit} tokens explícitos e {latent} latentes" in bar, "the text alternative says the same"
     titles = [m["metadata"].get("title", "") for m in messages if m.get("metadata")]
     want = f"Thinking · {switches} switch{'es' if switches > 1 else ''}" if switches else "Thinking"
     assert all(t == want for t in titles), "the thinking block's title counts the same switches"

@@ -26,19 +26,25 @@ def load_event(cfg: dict, input_id: int) -> dict:
     return next(d for d in cfg["dependencies"] if d["inputs"] == [input_id] and d["targets"][0][1] == "load")
 
 
-def run_event(url: str, dep: dict, data: list[Any], query: dict[str, str] | None = None) -> Iterator[list[Any]]:
+def run_event(url: str, dep: dict, data: list[Any], query: dict[str, str] | None = None, *,
+              session_hash: str | None = None, event_data: dict | None = None, final_only: bool = False
+              ) -> Iterator[list[Any]]:  # fmt: skip
     """Every output of the event, whole (diffs applied), after each update, to its end; `query` is
-    the page address's query string, as the handler's request sees it."""
+    the page address's query string, as the handler's request sees it; `session_hash` joins the session
+    of a `gradio_client.Client` (its State), `event_data` is what the browser sends with the event
+    (a Chatbot's like, retry, undo or edit); `final_only` yields only the last, whole outputs."""
     base = url.rstrip("/") + "/gradio_api/queue/"
-    session_hash = uuid.uuid4().hex[:11]
+    session_hash = session_hash or uuid.uuid4().hex[:11]
     with httpx.Client(timeout=60) as client:
         join = {"data": data, "fn_index": dep["id"], "trigger_id": dep["targets"][0][0],
-                "session_hash": session_hash, "event_data": None}  # fmt: skip
+                "session_hash": session_hash, "event_data": event_data}  # fmt: skip
         client.post(base + "join", json=join, params=query).raise_for_status()
         values: list[Any] | None = None
         with client.stream("GET", base + "data", params={"session_hash": session_hash}) as sse:
             for line in sse.iter_lines():
                 msg = json.loads(line[5:]) if line.startswith("data:") else {}
+                if msg.get("msg") == "process_generating" and final_only:
+                    continue
                 if msg.get("msg") in ("process_generating", "process_completed"):
                     assert msg.get("success", True), msg
                     out = msg["output"]["data"]
@@ -48,3 +54,9 @@ def run_event(url: str, dep: dict, data: list[Any], query: dict[str, str] | None
                 if msg.get("msg") in ("process_completed", "close_stream", "unexpected_error"):
                     assert msg.get("msg") != "unexpected_error", msg
                     return
+
+
+def chatbot_event(cfg: dict, elem_id: str, event: str) -> dict:
+    """The dependency a Chatbot's own event (like, retry, undo, edit) triggers."""
+    target = component_id(cfg, elem_id)
+    return next(d for d in cfg["dependencies"] if [target, event] in [list(t) for t in d["targets"]])

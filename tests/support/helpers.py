@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from gradio_client import Client, handle_file
 
 FOOTER = re.compile(r"\n*(<sub>.*?</sub>\n?)+$", re.S)
+TIMELINE = re.compile(r'\n*<div class="swir-timeline".*?</div><span class="swir-sr-only">.*?</span>', re.S)
 DEFAULTS = {"model": "tiny-random", "reasoning": "thinking", "temperature": 0.6, "top_p": 0.95, "top_k": 20,
             "max_tokens": 64, "seed": 1, "max_switch_count": 2, "alpha0": 1.0, "window": 512}  # fmt: skip
 
@@ -29,6 +30,7 @@ class Rendered:
     thinking: str
     answer: str
     footer: str
+    timeline: str = ""  # the reasoning timeline under the answer (demo/timeline.py)
 
 
 def last_answer(messages: list[dict]) -> Rendered:
@@ -41,8 +43,11 @@ def last_answer(messages: list[dict]) -> Rendered:
             thinking = text_of(m)
         else:
             body = text_of(m)
+    timeline = TIMELINE.search(body)
+    body = TIMELINE.sub("", body)
     footer = FOOTER.search(body)
-    return Rendered(thinking, FOOTER.sub("", body), footer.group(0) if footer else "")
+    return Rendered(thinking, FOOTER.sub("", body), footer.group(0) if footer else "",
+                    timeline.group(0).strip() if timeline else "")  # fmt: skip
 
 
 def tokens_within(footer: str, limit: int) -> int:

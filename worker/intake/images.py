@@ -8,6 +8,10 @@ larger than sent), without metadata, as PNG where that is small (up to 512², or
 diagrams that PNG keeps near the JPEG's size) and as JPEG otherwise (quality 90, 4:4:4), its quality
 stepped down only until it fits `max_stored_image_bytes`. Workers read the bytes back by reference
 (`img:<sha256>`).
+
+People see another copy: the same image at up to `display_image_px` (1280) on its long side, as
+compact, under `show:<sha256>` (the model copy's hash, so one reference names both). It is stored
+only where it differs from the model's copy; both count in the visitor's image bytes per hour.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import hashlib
 import io
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -33,12 +37,39 @@ PNG_NEAR = 1.5  # larger images are PNG when that is at most 1.5x the JPEG (judg
 JPEG_LADDER = ((90, 0), (85, 2), (75, 2), (60, 2), (45, 2), (30, 2), (20, 2), (10, 2))
 
 
+class Copies(NamedTuple):
+    """An upload as kept: the model's copy and the copy people see (the same bytes when the sizes agree)."""
+
+    model: bytes
+    shown: bytes
+
+
 def sanitize_image(data: bytes, settings: Settings, rules: list[VisionRules] | None = None) -> bytes:
     """Clean, compact bytes for `data` at the models' size, or `ImageError` with a sentence a person can act on."""
+    return sanitize_copies(data, settings, rules, shown=False).model
+
+
+def sanitize_copies(data: bytes, settings: Settings, rules: list[VisionRules] | None = None, *, shown: bool = True
+                    ) -> Copies:  # fmt: skip
+    """The model's copy and (decoded once) the copy for people, at most `display_image_px` on its long side."""
     img = decode(data, settings)
     rules = configured_rules(settings) if rules is None else rules
     check_fits(img.width, img.height, rules)
-    return compact(flatten(img), stored_size(img.width, img.height, rules), settings.max_stored_image_bytes)
+    flat = flatten(img)
+    model_size = stored_size(img.width, img.height, rules)
+    model = compact(flat, model_size, settings.max_stored_image_bytes)
+    shown_size = display_size(img.width, img.height, settings.display_image_px)
+    if not shown or shown_size == model_size:
+        return Copies(model, model)
+    return Copies(model, compact(flat, shown_size, settings.max_stored_image_bytes))
+
+
+def display_size(width: int, height: int, long_side: int) -> tuple[int, int]:
+    """(width, height) scaled down so the long side is at most `long_side`; never up."""
+    scale = long_side / max(width, height)
+    if scale >= 1:
+        return width, height
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def decode(data: bytes, settings: Settings) -> Image.Image:
@@ -134,6 +165,11 @@ def checked_loader(load: Callable[[str], bytes], rules: VisionRules | None) -> C
     return load_checked
 
 
+def shown_key(ref: str) -> str:
+    """Where the copy people see of image `ref` lives (absent: the model's copy is the one to show)."""
+    return "show:" + ref.removeprefix("img:")
+
+
 def image_ref(data: bytes) -> str:
     return "img:" + hashlib.sha256(data).hexdigest()
 
@@ -147,17 +183,20 @@ class ImageStore:
         self.redis = client
         self.settings = settings
 
-    async def put(self, raw: bytes, *, client: str | None = None) -> tuple[str, bytes]:
-        """Sanitize (off the event loop: decoding a 20 MP image takes a while) and store within the
-        budgets; returns the reference and the stored bytes."""
+    async def put(self, raw: bytes, *, client: str | None = None) -> tuple[str, Copies]:
+        """Sanitize (off the event loop: decoding a 20 MP image takes a while) and store both copies within
+        the budgets; returns the reference and the stored copies."""
         budgets = Budgets(self.redis, self.settings)
         await budgets.check_memory("upload")
         await budgets.charge_images(client, 0)
-        clean = await asyncio.to_thread(sanitize_image, raw, self.settings)
-        ref = image_ref(clean)
-        await budgets.charge_images(client, len(clean))
-        await budgets.store(ref, clean, kind="image", ex=self.settings.image_ttl_s)
-        return ref, clean
+        copies = await asyncio.to_thread(sanitize_copies, raw, self.settings)
+        ref = image_ref(copies.model)
+        separate = copies.shown is not copies.model
+        await budgets.charge_images(client, len(copies.model) + (len(copies.shown) if separate else 0))
+        await budgets.store(ref, copies.model, kind="image", ex=self.settings.image_ttl_s)
+        if separate:
+            await budgets.store(shown_key(ref), copies.shown, kind="image", ex=self.settings.image_ttl_s)
+        return ref, copies
 
     def get_sync(self, ref: str) -> bytes:
         data = self.redis.get(ref)

@@ -4,6 +4,7 @@ memory budget for all uploads and share snapshots together, all in Redis so ever
 Keys:
     budget:<client>:img:<hour>     image bytes this client stored in that hour (fixed window)
     budget:<client>:share:<hour>   shares this client made in that hour
+    budget:<client>:fb:<hour>      answers this client rated in that hour
 
 Redis itself runs with a `maxmemory` and `noeviction` (`worker.ops.redis_server`): it never drops a job
 stream, a share or a counter to make room. The memory budget (`store_budget_mb`, and at most 3/4 of
@@ -20,7 +21,7 @@ from typing import Any, Literal
 
 import redis.exceptions
 
-from worker.errors import OverBudget, StoreFull
+from worker.errors import FeedbackOverBudget, OverBudget, StoreFull
 from worker.ops.metrics import REFUSED, STORED
 from worker.ops.settings import Settings
 
@@ -34,7 +35,7 @@ local total = redis.call('INCRBY', KEYS[1], ARGV[1])
 if total == tonumber(ARGV[1]) then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
 return {0, total}
 """
-Kind = Literal["image", "shared_image", "snapshot"]
+Kind = Literal["image", "shared_image", "snapshot", "feedback"]
 
 
 def plural(n: int, noun: str) -> str:
@@ -52,7 +53,7 @@ class Budgets:
         self.redis = client
         self.settings = settings
 
-    async def check_memory(self, what: Literal["upload", "share"]) -> None:
+    async def check_memory(self, what: Literal["upload", "share", "feedback"]) -> None:
         """StoreFull once Redis uses more than the budget for uploads and snapshots: `store_budget_mb`,
         and never above 3/4 of the Redis's own maxmemory where it reports one (a managed Redis)."""
         info = await self.redis.info("memory")
@@ -60,7 +61,7 @@ class Budgets:
         if not self.settings.store_budget_mb or int(info["used_memory"]) < min(x for x in limits if x):
             return
         REFUSED.labels("memory").inc()
-        noun = "images" if what == "upload" else "new share links"
+        noun = {"upload": "images", "share": "new share links", "feedback": "feedback"}[what]
         raise StoreFull(
             f"The demo's storage is full right now, so it cannot take {noun}. Conversations without new "
             "images still work, and existing share links stay readable; please try again later."
@@ -85,6 +86,16 @@ class Budgets:
             REFUSED.labels("client_shares").inc()
             raise OverBudget(
                 f"You have made {plural(limit, 'share link')} this hour, the limit per visitor. "
+                f"Try again in {wait_text(over)}."
+            )
+
+    async def charge_feedback(self, client: str | None) -> None:
+        limit = self.settings.feedback_per_hour
+        over = await self._charge(client, "fb", 1, limit)
+        if over is not None:
+            REFUSED.labels("client_feedback").inc()
+            raise FeedbackOverBudget(
+                f"You have rated {plural(limit, 'answer')} this hour, the limit per visitor. "
                 f"Try again in {wait_text(over)}."
             )
 

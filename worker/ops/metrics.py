@@ -9,7 +9,8 @@ rio_rejected_total{code}               requests turned away before a job existed
 rio_module_loaded{module}              1 if torch / transformers is imported in this process (a web-only Space: 0)
 rio_stored_bytes_total{kind}           bytes written to Redis by kind: image, shared_image, snapshot (web)
 rio_budget_refusals_total{budget}      uploads and shares refused, by budget: client_image_bytes, client_shares,
-                                       memory, redis_maxmemory, share_size (web)
+                                       client_feedback, memory, redis_maxmemory, share_size (web)
+rio_feedback_total{model,rating}       answers rated 👍 (up) or 👎 (down) on the page, each new or changed rating (web)
 rio_redis_used_memory_bytes            Redis's used memory (read at scrape time)
 """
 
@@ -37,6 +38,7 @@ SPEED = Histogram("rio_tokens_per_second", "Decode speed", ["model"], registry=R
 ACTIVE = Gauge("rio_active_streams", "Job streams open in this process", registry=REGISTRY)
 REJECTED = Counter("rio_rejected", "Requests turned away before a job existed", ["code"], registry=REGISTRY)
 STORED = Counter("rio_stored_bytes", "Bytes written to Redis, by kind", ["kind"], registry=REGISTRY)
+FEEDBACK = Counter("rio_feedback", "Answers rated, by model and rating", ["model", "rating"], registry=REGISTRY)
 REFUSED = Counter("rio_budget_refusals", "Uploads and shares refused, by budget", ["budget"], registry=REGISTRY)
 
 

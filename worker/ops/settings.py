@@ -48,6 +48,12 @@ class Settings(BaseModel):
     share_max_turns: int = 64  # per side of a shared conversation
     share_max_images: int = 16  # distinct images in a shared conversation
     share_max_mb: int = 8  # a shared conversation's bytes: its JSON and its images together
+    display_image_px: int = 1280  # the long side of the copy of an image the page shows (the model gets its own)
+    feedback_per_hour: int = 120  # answers rated (👍/👎, reason, comment) per client per hour
+    feedback_max_chars: int = 1000  # a feedback comment's length
+    dataset_repo: str | None = None  # RIO_DATASET_REPO: a Hub dataset repo the records are pushed to
+    dataset_every_min: float = 10.0  # minutes between pushes to that dataset repo
+    hf_token: str | None = None  # HF_TOKEN: a write token for that dataset repo
     max_queue: int = 256  # jobs waiting per model before new ones are told "busy, try again in N s"
     requests_per_minute: int = 30  # per anonymous client (its address)
     jobs_per_client: int = 4  # running at once per anonymous client (a comparison is two)

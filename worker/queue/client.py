@@ -26,6 +26,7 @@ from worker.queue.protocol import (
     parse_event,
 )
 from worker.queue.stream import APPEND_SCRIPT, STREAM_MAXLEN, append_args, key, worker_lost
+from worker.store.feedback import FeedbackStore
 from worker.store.records import ShareStore
 from worker.store.votes import VoteStore
 
@@ -51,6 +52,7 @@ class JobClient:
         self.shares = ShareStore(client, settings)
         self.admission = Admission(client, settings)
         self.votes = VoteStore(client, settings)
+        self.feedback = FeedbackStore(client, settings)
         self._append = client.register_script(APPEND_SCRIPT)
         self._submit = client.register_script(SUBMIT_SCRIPT)
 

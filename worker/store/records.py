@@ -2,7 +2,8 @@
 
 Keys:
     share:<id>        one `Snapshot` as JSON, written once (SET NX), never changed, never expires
-    keep:img:<sha>    the bytes of an image some snapshot shows (content-addressed, no expiry)
+    keep:img:<sha>    the bytes of an image some snapshot shows, the model's copy (content-addressed, no expiry)
+    keep:show:<sha>   its copy for people (`worker.intake.images`), where that differs
     (battle votes: `worker.store.votes`)
 
 Because shares never expire, each one is bounded (turns, images, bytes: `share_max_*`) and counted
@@ -19,6 +20,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError
 
 from worker.errors import RioError, ShareNotFound, ShareTooLarge
+from worker.intake.images import shown_key
 from worker.limits.budgets import Budgets
 from worker.ops.metrics import REFUSED
 from worker.ops.settings import Settings
@@ -33,7 +35,9 @@ class TurnRecord(Message_):
     image_refs: list[str] = Field(default_factory=list)
     job_id: str | None = None
     thinking: list[tuple[str, bool]] = Field(default_factory=list)  # (text, latent) stretches
+    thinking_steps: list[int] = Field(default_factory=list)  # reasoning events per stretch (the timeline)
     answer: str = ""
+    answer_steps: int = 0
     stats: Stats | None = None
     error: Error | None = None
     finish: FinishReason | None = None
@@ -85,12 +89,16 @@ class ShareStore:
         return share_id
 
     async def _images(self, snapshot: Snapshot) -> dict[str, bytes]:
+        """Both copies of each image (model's, and people's where it differs), by the key they keep under."""
         images: dict[str, bytes] = {}
         for ref in snapshot.image_refs():
             data = await self.redis.get(ref) or await self.redis.get("keep:" + ref)
             if data is None:
                 raise RioError("An image in this conversation has expired, so it cannot be shared.")
             images[ref] = bytes(data)
+            shown = await self.redis.get(shown_key(ref)) or await self.redis.get("keep:" + shown_key(ref))
+            if shown is not None:
+                images[shown_key(ref)] = bytes(shown)
         return images
 
     def _check_size(self, snapshot: Snapshot, nbytes: int) -> None:
@@ -124,8 +132,16 @@ class ShareStore:
             raise ShareNotFound("An image of this shared conversation is missing.")
         return bytes(data)
 
+    async def shown_image(self, ref: str) -> bytes:
+        """The copy of a shared image people see (the model's copy where there is no other)."""
+        data = await self.redis.get("keep:" + shown_key(ref))
+        return bytes(data) if data is not None else await self.image(ref)
+
     async def revive_images(self, snapshot: Snapshot) -> None:
         """Make a snapshot's images readable by workers again (continuing a shared chat)."""
         for ref in snapshot.image_refs():
             data = await self.image(ref)
             await self.redis.set(ref, data, ex=self.settings.image_ttl_s)
+            shown = await self.redis.get("keep:" + shown_key(ref))
+            if shown is not None:
+                await self.redis.set(shown_key(ref), shown, ex=self.settings.image_ttl_s)

@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 from worker.errors import ImageError
-from worker.intake.images import sanitize_image
+from worker.intake.images import sanitize_copies, sanitize_image
+from worker.intake.vision import TINY_RANDOM
 from worker.ops.settings import Settings
 
 S = Settings(max_image_bytes=2_000_000, max_image_pixels=4_000_000)
@@ -71,3 +72,20 @@ def test_decompression_bomb_is_refused_before_decoding():
     assert len(bomb) < 100_000
     with pytest.raises(ImageError):
         sanitize_image(bomb, Settings())
+
+
+def gradient(width: int, height: int) -> Image.Image:
+    return Image.linear_gradient("L").resize((width, height)).convert("RGB")
+
+
+def test_people_get_a_copy_up_to_1280_px_while_the_model_gets_its_own_size():
+    settings = Settings(max_image_bytes=20_000_000, max_image_pixels=20_000_000)
+    copies = sanitize_copies(encode(gradient(5000, 4000), "PNG"), settings, [TINY_RANDOM])
+    assert Image.open(io.BytesIO(copies.model)).size == (128, 96)
+    assert Image.open(io.BytesIO(copies.shown)).size == (1280, 1024)
+    assert copies.model == sanitize_image(encode(gradient(5000, 4000), "PNG"), settings, [TINY_RANDOM])
+
+
+def test_one_copy_when_the_sizes_agree():
+    copies = sanitize_copies(encode(gradient(120, 90), "PNG"), S, [])  # no vision model: the original size
+    assert copies.shown is copies.model and Image.open(io.BytesIO(copies.shown)).size == (120, 90)
