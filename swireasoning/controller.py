@@ -1,9 +1,9 @@
 """The SwiReasoning controller: batched per-row state and one `step()` per decode step.
 
 Transcribes `generate_swir` of the official code (sdc17/SwiReasoning, generation_utils.py:217-408);
-see tests/support/swir_reference.py, a literal transcription of that loop. No engine in here: the caller passes raw logits
-(temperature 1, unfiltered, before penalties) and the ids it sampled, and gets back what to emit
-and what to feed next. Mode 0 is latent (soft), 1 explicit, as in the official code.
+see tests/support/swir_reference.py, a literal transcription of that loop. No engine in here: the
+caller passes raw logits (temperature 1, unfiltered, before penalties) and the ids it sampled, and
+gets back what to emit and what to feed next. Mode 0 is latent (soft), 1 explicit, as in the official code.
 """
 
 from __future__ import annotations
