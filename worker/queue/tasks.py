@@ -79,10 +79,10 @@ def keeper() -> StreamKeeper:
 def stream_events(spec: JobSpec, stream: EventStream) -> None:
     """Run the job's backend, appending its events; stop between events on cancel or deadline (the
     spec's, or RIO_JOB_TIMEOUT_S after the start, whichever comes first)."""
-    deadline = min(spec.deadline, time.time() + settings().job_timeout_s)
     images = ImageStore(redis_client(), settings())
     ctx = JobContext(worker=WORKER_NAME, load_image=checked_loader(images.get_sync, rules_of(entry(spec.model))))
     events = backend(spec.model).execute(spec, ctx)  # a generator: close() cancels it
+    deadline = min(spec.deadline, time.time() + settings().job_timeout_s)  # counted once its backend is loaded
     try:
         for event in events:
             if isinstance(event, Stats):
