@@ -141,6 +141,7 @@ def report_expired(request=None, expired: bool = False, **_: object) -> None:
     if not expired or request is None:
         return
     spec = JobSpec.model_validate_json(request.args[0])
+    admission.job_started(redis_client(), spec.model, spec.ticket)  # no longer waiting: later tickets move up
     EventStream(redis_client(), spec.id, settings()).emit(
         Error(
             code="queue_timeout",
