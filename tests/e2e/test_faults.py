@@ -154,5 +154,27 @@ def test_share_links_survive_a_restart_of_the_web_and_of_the_embedded_redis(stac
     assert after[0] == before[0] and [m["content"] for m in after[1]] == [m["content"] for m in before[1]]
 
 
+def test_a_share_link_survives_redis_killed_with_sigkill(stack):
+    """No clean stop: the link opens from what the append-only file held when Redis was killed."""
+    s, procs = stack["settings"], stack["procs"]
+    client = Client(stack["url"], verbose=False)
+    client.predict(api_name="/new_chat")
+    paced(client, "Keep this through a crash.", 12).result()
+    share_id = value(client.predict(api_name="/share_chat")).rsplit("=", 1)[1]
+    before = [value(x) for x in client.predict(share_id, api_name="/open_share")[:2]]
+    procs["redis"].send_signal(signal.SIGKILL)
+    procs["redis"].wait()
+    procs["redis"] = redis_server.start(s, log_path=s.var_dir / "redis.log")
+    t0, after = time.monotonic(), None
+    while after != before and time.monotonic() - t0 < 60:  # the web reconnects by itself
+        try:
+            after = [value(x) for x in client.predict(share_id, api_name="/open_share")[:2]]
+        except Exception:  # the web may answer an error while it reconnects
+            time.sleep(0.5)
+        time.sleep(0.2)
+    assert after is not None and after[0] == before[0], after
+    assert [m["content"] for m in after[1]] == [m["content"] for m in before[1]]
+
+
 def test_processes_left_running(stack):
     assert all(p.poll() is None for p in stack["procs"].values() if isinstance(p, subprocess.Popen))
