@@ -32,6 +32,7 @@ def until_done(job, shown: str) -> tuple[float, object]:
         assert now.startswith(before), "shown text was rewritten"
         before = now
     final = last_answer(job.result()[0])
+    assert final.answer.startswith(before), "the final rendering extends the last update too"
     assert final.answer.startswith(shown), "the text shown before the fault was kept"
     return time.monotonic() - t0, final
 
