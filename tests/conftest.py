@@ -59,7 +59,7 @@ def contract_server() -> Iterator[str]:
     proc = subprocess.Popen([str(SGLANG_PYTHON), "tests/support/sglang_contract_server.py", str(port)], cwd=ROOT,
                             stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    wait_for(lambda: answers(url + "/health"), 120, "contract server", proc)
+    wait_for(lambda: answers(url + "/health"), 300, "contract server", proc)  # slow imports on a busy CI box
     yield url
     stop(proc)
 

@@ -201,3 +201,37 @@ def test_a_share_snapshot_has_a_size_cap(settings, redis_proc, turns, images, se
             await client.aclose()
 
     assert asyncio.run(go()) == f"This conversation is too large to share: {sentence}. Start a new one to share."
+
+
+def test_a_share_holds_at_most_rio_share_max_mb_of_json_and_images_together(settings, r):
+    """0.6 MB of text passes alone; with its 0.6 MB image the snapshot is over RIO_SHARE_MAX_MB=1."""
+    import asyncio
+
+    import redis.asyncio as aioredis
+
+    from worker.errors import ShareTooLarge
+    from worker.queue.protocol import Reasoning, Sampling
+    from worker.store.records import ShareStore, SideRecord, Snapshot, TurnRecord
+
+    ref = "img:" + "5" * 64
+    r.set(ref, os.urandom(600_000), ex=60)
+    turn = TurnRecord(user_text="x" * 600_000, image_refs=[ref])
+    side = SideRecord(model="paced", label="paced", sampling=Sampling(), reasoning=Reasoning(mode="off"), turns=[turn])
+    one_mb = settings.model_copy(update={"share_max_mb": 1})
+
+    async def go() -> str:
+        client = aioredis.Redis.from_url(settings.redis_url)
+        try:
+            with pytest.raises(ShareTooLarge) as refused:
+                await ShareStore(client, one_mb).put(Snapshot(kind="chat", sides=[side]), client="ip:10.9.2.2")
+            return refused.value.message
+        finally:
+            await client.aclose()
+
+    try:
+        message = asyncio.run(go())
+    finally:
+        r.delete(ref)
+    assert message == ("This conversation is too large to share: it takes 1.2 MB and a share holds at most 1 MB. "
+                       "Start a new one to share.")  # fmt: skip
+    assert not r.keys("keep:" + ref), "nothing of it was kept"

@@ -105,6 +105,20 @@ def test_stop_one_side_regenerate_and_a_second_turn(client):
     client.predict(api_name="/new_compare")
 
 
+def test_stop_both_ends_both_sides_at_once(client):
+    job = compare(client, "Write at length, both.", a=("paced", "off"), b=("paced", "off"), max_tokens=2000)
+    for out in job:
+        a, b, _ = panes(out)
+        if last_answer(a).answer and last_answer(b).answer:
+            client.predict(api_name="/stop_both")
+            break
+    a, b, _ = panes(job.result())
+    client.predict(api_name="/new_compare")
+    for pane in (a, b):
+        footer = last_answer(pane).footer
+        assert "Stopped" in footer and "2000 tokens" not in footer, footer
+
+
 def test_share_round_trips_exactly_and_cannot_be_changed(client, tmp_path):
     img = tmp_path / "blue.png"
     Image.new("RGB", (64, 48), (20, 40, 220)).save(img)

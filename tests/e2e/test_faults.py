@@ -32,6 +32,7 @@ def until_done(job, shown: str) -> tuple[float, object]:
         assert now.startswith(before), "shown text was rewritten"
         before = now
     final = last_answer(job.result()[0])
+    assert final.answer.startswith(before), "the final rendering extends the last update too"
     assert final.answer.startswith(shown), "the text shown before the fault was kept"
     return time.monotonic() - t0, final
 
@@ -152,6 +153,28 @@ def test_share_links_survive_a_restart_of_the_web_and_of_the_embedded_redis(stac
     procs["web"], url = start_web(s)
     after = [value(x) for x in Client(url, verbose=False).predict(share_id, api_name="/open_share")[:2]]
     assert after[0] == before[0] and [m["content"] for m in after[1]] == [m["content"] for m in before[1]]
+
+
+def test_a_share_link_survives_redis_killed_with_sigkill(stack):
+    """No clean stop: the link opens from what the append-only file held when Redis was killed."""
+    s, procs = stack["settings"], stack["procs"]
+    client = Client(stack["url"], verbose=False)
+    client.predict(api_name="/new_chat")
+    paced(client, "Keep this through a crash.", 12).result()
+    share_id = value(client.predict(api_name="/share_chat")).rsplit("=", 1)[1]
+    before = [value(x) for x in client.predict(share_id, api_name="/open_share")[:2]]
+    procs["redis"].send_signal(signal.SIGKILL)
+    procs["redis"].wait()
+    procs["redis"] = redis_server.start(s, log_path=s.var_dir / "redis.log")
+    t0, after = time.monotonic(), None
+    while after != before and time.monotonic() - t0 < 60:  # the web reconnects by itself
+        try:
+            after = [value(x) for x in client.predict(share_id, api_name="/open_share")[:2]]
+        except Exception:  # the web may answer an error while it reconnects
+            time.sleep(0.5)
+        time.sleep(0.2)
+    assert after is not None and after[0] == before[0], after
+    assert [m["content"] for m in after[1]] == [m["content"] for m in before[1]]
 
 
 def test_processes_left_running(stack):

@@ -299,3 +299,26 @@ def test_data_share_links_and_quotas_follow_where_the_app_runs(tmp_path):
     assert "persistent storage" in storage_note(space.model_copy(update={"var_dir": Path("/data/rio")}))
     s = Settings(requests_per_minute=3, jobs_per_client=2, user_requests_per_minute=9, user_jobs=5)
     assert quota("user:ana", s) == (9, 5) and quota("ip:1.2.3.4", s) == (3, 2)
+
+
+def test_the_space_supervisor_restarts_a_child_that_dies_and_stops_them_all(tmp_path):
+    """`worker.ops.space.Stack` with two stand-in children (no app): kill -9 one, it is back within
+    a few seconds under a new pid; the other is untouched; stop() ends both and restarts neither."""
+    import threading
+
+    from worker.ops.space import Stack
+
+    stack = Stack(env=dict(os.environ), root=tmp_path)
+    for name in ("redis", "worker"):
+        stack.add(name, "-c", "import time; time.sleep(600)")
+    threading.Thread(target=stack.watch, daemon=True).start()
+    redis_child, worker_child = stack.children
+    first, other = redis_child.proc, worker_child.proc
+    try:
+        first.kill()
+        wait_for(lambda: redis_child.proc is not first and redis_child.proc.poll() is None, 20, "the restart")
+        assert redis_child.proc.pid != first.pid and worker_child.proc is other and other.poll() is None
+    finally:
+        stack.stop()
+    time.sleep(2.5)  # two of the supervisor's rounds: a stopped child is not restarted
+    assert all(c.proc.poll() is not None for c in stack.children) and worker_child.proc is other

@@ -56,8 +56,8 @@ def test_a_reload_that_lands_on_the_other_process_replays_and_finishes(pair):
     dep = load_event(cfg, resume_id(cfg))
     outputs = list(run_event(b, dep, [saved], {"tab": "chat"}))
     final = last_answer(outputs[-1][dep["outputs"].index(chatbot)])
-    # every word, in order, none doubled: the paced backend's exact text (stripped as the page renders it)
-    expected = "".join(WORDS[i % len(WORDS)] + " " for i in range(TOKENS)).strip()
+    # every word, in order, none doubled or changed: the paced backend's exact text
+    expected = "".join(WORDS[i % len(WORDS)] + " " for i in range(TOKENS))
     assert final.answer.startswith(shown) and final.answer == expected, final
     assert f"{TOKENS} tokens" in final.footer
 

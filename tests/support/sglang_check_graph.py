@@ -120,7 +120,10 @@ def one_pass(graphed: bool) -> list[bool]:
     results += [
         check("a batch larger than the captured buffers runs eagerly on its own buffers",
               plugin.RUNTIME.row_inputs is rows and rows.embeds.data_ptr() == captured_ptr),
-        check("... and still gets its mixture", not torch.equal(fed["big"][0], embed.weight[5])),
+        check("... and still gets its mixture (row b's, from the step above)",
+              torch.allclose(fed["big"][0], want[1], atol=1e-5)),
+        check("... and every other row its token's embedding",
+              torch.equal(fed["big"][1:], embed.weight[5].expand(MAX_TOKENS + 1, D))),
     ]  # fmt: skip
     return results
 

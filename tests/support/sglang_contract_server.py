@@ -5,7 +5,8 @@ validated with SGLang's own `ChatCompletionRequest`, every chunk is built with S
 `build_sse_content` / `ChatCompletionStreamResponse` / `UsageProcessor`, error bodies with its
 `ErrorResponse`, exactly as `serving_chat._generate_chat_stream` frames them. Only the tokens are
 made up. A marker in the last user message picks a scenario: [[503]] [[drop]] [[hang]]
-[[malformed]] [[error]] [[slow]]. `/_test/requests` and `/_test/aborts` show what it received.
+[[malformed]] [[error]] [[slow]] [[paced]] (the normal answer, 50 ms a piece). `/_test/requests`
+(with each request's Host) and `/_test/aborts` show what it received.
 
     .venv-sglang/bin/python tests/support/sglang_contract_server.py PORT
 """
@@ -82,7 +83,9 @@ async def stream(req: ChatCompletionRequest, kind: str, prompt_key: str):
 
 async def chat(request: Request) -> Response:
     raw = await request.json()
-    REQUESTS.append({"body": raw, "authorization": request.headers.get("authorization")})
+    REQUESTS.append(
+        {"body": raw, "authorization": request.headers.get("authorization"), "host": request.headers.get("host")}
+    )
     req = ChatCompletionRequest.model_validate(raw)  # SGLang's own validation of what we send
     # ...and what the scheduler would get: SGLang's SamplingParams, checked as its tokenizer manager does
     params = SamplingParams(**req.to_sampling_params(stop=[], model_generation_config={}))

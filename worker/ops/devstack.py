@@ -89,18 +89,25 @@ def answers(url: str) -> bool:
         return False
 
 
+STARTUP_S = 240  # seconds a process may take to come up: imports crawl on a shared, loaded CI box
+
+
 def start_worker(settings: Settings, name: str = "worker", **extra: str) -> subprocess.Popen:
     """A `python -m worker` process; returns once it consumes and its models are loaded."""
     log = settings.var_dir / f"{name}.log"
     log.write_bytes(b"")
     proc = spawn(["-m", "worker"], env_for(settings, **extra), log)
     local = "tiny-random" in extra.get("RIO_WORKER_MODELS", "tiny-random")
-    wait_for(lambda: b"ready." in log.read_bytes() and (not local or b"loaded" in log.read_bytes()), 90, name, proc)
+
+    def up() -> bool:
+        return b"ready." in log.read_bytes() and (not local or b"loaded" in log.read_bytes())
+
+    wait_for(up, STARTUP_S, name, proc)
     return proc
 
 
 def start_web(settings: Settings, **extra: str) -> tuple[subprocess.Popen, str]:
     url = f"http://127.0.0.1:{settings.web_port}/"
     proc = spawn(["-m", "demo"], env_for(settings, **extra), settings.var_dir / "web.log")
-    wait_for(lambda: answers(url), 60, "web", proc)
+    wait_for(lambda: answers(url), STARTUP_S, "web", proc)
     return proc, url

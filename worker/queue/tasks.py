@@ -77,10 +77,12 @@ def keeper() -> StreamKeeper:
 
 
 def stream_events(spec: JobSpec, stream: EventStream) -> None:
-    """Run the job's backend, appending its events; stop between events on cancel or deadline."""
+    """Run the job's backend, appending its events; stop between events on cancel or deadline (the
+    spec's, or RIO_JOB_TIMEOUT_S after the start, whichever comes first)."""
     images = ImageStore(redis_client(), settings())
     ctx = JobContext(worker=WORKER_NAME, load_image=checked_loader(images.get_sync, rules_of(entry(spec.model))))
     events = backend(spec.model).execute(spec, ctx)  # a generator: close() cancels it
+    deadline = min(spec.deadline, time.time() + settings().job_timeout_s)  # counted once its backend is loaded
     try:
         for event in events:
             if isinstance(event, Stats):
@@ -90,7 +92,7 @@ def stream_events(spec: JobSpec, stream: EventStream) -> None:
             if stream.cancel_requested():
                 stream.emit(Done(finish_reason="cancelled"))
                 return
-            if time.time() > spec.deadline:
+            if time.time() > deadline:
                 stream.emit(Done(finish_reason="length"))
                 return
     finally:
@@ -139,6 +141,7 @@ def report_expired(request=None, expired: bool = False, **_: object) -> None:
     if not expired or request is None:
         return
     spec = JobSpec.model_validate_json(request.args[0])
+    admission.job_started(redis_client(), spec.model, spec.ticket)  # no longer waiting: later tickets move up
     EventStream(redis_client(), spec.id, settings()).emit(
         Error(
             code="queue_timeout",

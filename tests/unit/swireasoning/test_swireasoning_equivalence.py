@@ -193,6 +193,20 @@ def test_first_step_sets_the_reference_and_the_dwell_window_holds_explicit():
     assert torch.equal(model.fed[(0, 4)], emb[TOK]) and torch.allclose(model.fed[(0, 6)], mixture_of(steps[4], emb))
 
 
+@pytest.mark.parametrize(("alpha0", "beta0"), [(0.3, 0.7), (0.5, 0.2)])
+def test_the_alpha_and_beta_ramps_feed_as_the_official_loop(alpha0, beta0):
+    """alpha0 < 1: a switch to latent feeds alpha * mixture + (1 - alpha) * E[<think>], alpha ramping to 1."""
+    c = cfg(window=3, max_new_tokens=10, alpha0=alpha0, beta0=beta0)
+    steps = [(TOK, 3.0), (TOK, 2.0), (TOK, 2.5), (TOK, 3.5), (TOK, 1.0)]
+    run, model = both(scripted(steps), prompt(1), c)
+    assert run.switches[0] == [(3, "explicit"), (6, "latent")]
+    emb, alpha, beta = model.embed.weight, alpha0 + (1 - alpha0) * 6 / 10, beta0 + (1 - beta0) * 3 / 10
+    assert torch.allclose(model.fed[(0, 6)], alpha * mixture_of(steps[4], emb) + (1 - alpha) * emb[THINK], atol=1e-6)
+    assert torch.allclose(model.fed[(0, 3)], beta * mixture_of(steps[3], emb) + (1 - beta) * emb[END], atol=1e-6)
+    noisy_c = cfg(max_switch_count=2, window=2, max_new_tokens=40, alpha0=alpha0, beta0=beta0)
+    both(noisy(11, 3, 40), prompt(3), noisy_c, SAMPLING, 11)  # lockstep, many switches each way
+
+
 def test_newline_anchor_fix_changes_only_the_step0_feed():
     base = cfg(window=2, max_switch_count=1, max_new_tokens=12)
     fixed = replace(base, fix_newline_anchor=True)

@@ -13,12 +13,19 @@ from worker.queue.protocol import TERMINAL, AnswerDelta, ChatMessage, Done, JobS
 from worker.queue.stream import EventStream, key
 
 
-def run_job(settings, spec: JobSpec) -> list:
+def run_job(settings, spec: JobSpec, timeout_s: float = 300.0) -> list:
     async def go() -> list:
         client = JobClient.from_settings(settings)
         await client.submit(spec)
-        events = [e async for e in client.events(spec.id)]
-        await client.redis.aclose()
+        events: list = []
+
+        async def read() -> None:
+            events.extend([e async for e in client.events(spec.id)])
+
+        try:
+            await asyncio.wait_for(read(), timeout_s)
+        finally:
+            await client.redis.aclose()
         return events
 
     return asyncio.run(go())
@@ -92,3 +99,14 @@ def test_cancelling_a_queued_job_ends_it_at_once_and_it_never_runs(settings, r):
     assert [e.type for e in events] == ["queued", "done"]
     assert events[-1].finish_reason == "cancelled"
     assert not EventStream(r, job.id, settings).claim("late-worker"), "a worker that picks it up must skip it"
+
+
+def test_a_job_queued_past_rio_queue_expiry_s_is_dropped_and_its_page_told(settings, worker_proc):
+    """The web stamps RIO_QUEUE_EXPIRY_S on the message; the worker drops a job that waited longer
+    and writes the one sentence the page shows instead of leaving it waiting forever."""
+    impatient = settings.model_copy(update={"queue_expiry_s": 0.001})  # expired before any worker reads it
+    job = spec("Too late.", max_tokens=8)
+    events = run_job(impatient, job, timeout_s=60)
+    assert [e.type for e in events] == ["queued", "error"], events
+    assert events[-1].code == "queue_timeout" and events[-1].retryable
+    assert events[-1].message == "The queue was too long and this request expired. Please retry."

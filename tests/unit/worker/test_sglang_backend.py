@@ -142,3 +142,20 @@ def test_a_retry_sends_a_rid_of_its_own():
 
     rids = [attempt_rid("a" * 32, n) for n in range(4)]
     assert rids[0] == "a" * 32 and len(set(rids)) == 4
+
+
+def test_jobs_rotate_over_the_replicas_and_skip_a_dead_one(contract_server):
+    """RIO_SGLANG_URL with replicas: jobs take turns (two names of the one contract server tell them
+    apart by the Host header), and a job whose replica is dead before its first token moves on."""
+    port = contract_server.rsplit(":", 1)[1]
+    names = [f"127.0.0.1:{port}", f"localhost:{port}"]
+    replicas = SGLangBackend(label="Rio 3.5", served_model="rio-3.5-open-397b",
+                             urls=[f"http://{n}" for n in names], api_key="k")  # fmt: skip
+    for text in ("One.", "Two.", "Three."):
+        list(replicas.execute(job(text), CTX))
+    assert [r["host"] for r in received(contract_server)[-3:]] == [*names, names[0]], "jobs take turns"
+    with_dead = SGLangBackend(label="Rio 3.5", served_model="rio-3.5-open-397b",
+                              urls=["http://127.0.0.1:9", contract_server], api_key="k")  # fmt: skip
+    for text in ("First, sent to the dead replica.", "Second, the same."):
+        events = list(with_dead.execute(job(text), CTX))
+        assert "".join(e.delta for e in events if e.type == "answer") == "Rio de Janeiro is a city."
