@@ -239,6 +239,11 @@ def test_store_overwrites_unless_told_not_to_and_keeps_its_expiry(settings):
         await budgets.store("t", b"soon gone", kind="image", ex=60)
         return wrote
 
+    def stored(kind: str) -> float:
+        return REGISTRY.get_sample_value("rio_stored_bytes_total", {"kind": kind}) or 0.0
+
+    before = stored("snapshot"), stored("image")
     assert run(settings, work) == [True, True, False]
+    assert (stored("snapshot") - before[0], stored("image") - before[1]) == (6, 9), "bytes written, by kind"
     sync = redis.Redis.from_url(settings.redis_url)
     assert sync.get("k") == b"two" and 55 <= sync.ttl("t") <= 60
