@@ -4,6 +4,7 @@ exact sentence, the refusal counted in `rio_budget_refusals_total{budget}`, and 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from types import SimpleNamespace
 
@@ -14,7 +15,7 @@ import redis.asyncio as aioredis
 from demo.visitor import client_id
 from worker.errors import OverBudget, QueueFull, RateLimited, StoreFull
 from worker.limits.admission import Admission, job_ended, job_started, wait_estimate
-from worker.limits.budgets import Budgets
+from worker.limits.budgets import Budgets, plural, wait_text
 from worker.ops import redis_server
 from worker.ops.devstack import free_port, stop
 from worker.ops.metrics import REGISTRY
@@ -175,3 +176,74 @@ def test_redis_at_its_maxmemory_refuses_writes_plainly_and_counts_them(settings)
         sync.config_set("maxmemory", f"{settings.redis_maxmemory_mb}mb")
     assert exc.value.message == "The demo's storage is full right now, so it cannot keep this. Please try again later."
     assert refusals("redis_maxmemory") - before == 1 and sync.get("kept") == b"x" * 1000 and not sync.exists("big")
+
+
+def test_counts_and_waits_are_said_plainly():
+    assert (plural(1, "share link"), plural(2, "share link")) == ("1 share link", "2 share links")
+    assert [wait_text(s) for s in (1, 119, 120, 121, 3601)] == ["1 s", "119 s", "2 minutes", "3 minutes", "61 minutes"]
+
+
+def test_the_store_budget_is_in_mib_with_one_sentence_per_kind_each_counted(settings):
+    sync = redis.Redis.from_url(settings.redis_url)
+    sync.set("filler", b"x" * 3 * 2**20)  # a Redis using ~4 MiB, so a budget of whole MiB sits just under it
+    past = int(sync.info("memory")["used_memory"]) // 2**20
+
+    async def work(client):
+        full = Budgets(client, settings.model_copy(update={"store_budget_mb": past}))
+        said = []
+        for what in ("upload", "share"):
+            with pytest.raises(StoreFull) as refused:
+                await full.check_memory(what)
+            said.append(refused.value.message)
+        await Budgets(client, settings.model_copy(update={"store_budget_mb": past + 2})).check_memory("share")
+        return said
+
+    before = refusals("memory")
+    said = run(settings, work)
+    assert said == [f"The demo's storage is full right now, so it cannot take {noun}. Conversations without new "
+                    "images still work, and existing share links stay readable; please try again later."
+                    for noun in ("images", "new share links")]  # fmt: skip
+    assert refusals("memory") - before == 2
+
+
+def test_charges_keep_their_documented_keys_window_and_edges(settings):
+    hour = int(time.time() // 3600)
+
+    async def work(client):
+        budgets = Budgets(client, settings)  # 1 MB of images and 2 shares an hour
+        await budgets.charge_images("ip:7", 2**20 - 1)
+        await budgets.charge_images("ip:7", 0)  # one byte left: the check before decoding an upload passes
+        await budgets.charge_images("ip:7", 1)
+        with pytest.raises(OverBudget):
+            await budgets.charge_images("ip:7", 0)  # nothing left: refused before any decoding
+        await budgets.charge_share("ip:7")
+        for _ in range(3):
+            await budgets.charge_share(None)  # no client to charge: never refused
+            await Budgets(client, settings.model_copy(update={"shares_per_hour": 0})).charge_share("ip:8")  # off
+        one = Budgets(client, settings.model_copy(update={"shares_per_hour": 1}))
+        await one.charge_share("ip:9")
+        with pytest.raises(OverBudget):
+            await one.charge_share("ip:9")
+
+    run(settings, work)
+    sync = redis.Redis.from_url(settings.redis_url)
+    assert int(sync.get(f"budget:ip:7:img:{hour}")) == 2**20 and int(sync.get(f"budget:ip:7:share:{hour}")) == 1
+    assert 3600 <= sync.ttl(f"budget:ip:7:img:{hour}") <= 3601, "the hour's window, and a second"
+
+
+def test_store_overwrites_unless_told_not_to_and_keeps_its_expiry(settings):
+    async def work(client):
+        budgets = Budgets(client, settings)
+        wrote = [await budgets.store("k", b"one", kind="snapshot"), await budgets.store("k", b"two", kind="snapshot"),
+                 await budgets.store("k", b"three", kind="snapshot", nx=True)]  # fmt: skip
+        await budgets.store("t", b"soon gone", kind="image", ex=60)
+        return wrote
+
+    def stored(kind: str) -> float:
+        return REGISTRY.get_sample_value("rio_stored_bytes_total", {"kind": kind}) or 0.0
+
+    before = stored("snapshot"), stored("image")
+    assert run(settings, work) == [True, True, False]
+    assert (stored("snapshot") - before[0], stored("image") - before[1]) == (6, 9), "bytes written, by kind"
+    sync = redis.Redis.from_url(settings.redis_url)
+    assert sync.get("k") == b"two" and 55 <= sync.ttl("t") <= 60

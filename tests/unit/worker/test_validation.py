@@ -72,3 +72,20 @@ def test_unknown_and_unserved_models_are_refused_by_name():
         check_model("rio-3.5-open-397b", LIMITS)  # no SGLang URL configured here
     assert exc.value.message == "Rio 3.5 Open 397B is not served by this demo."
     check_model("tiny-random", LIMITS)
+
+
+def test_a_bound_below_or_on_a_nested_field_without_a_plain_name_is_said_with_its_path():
+    """`explain` is generic: any pydantic bound gets its sentence, a field with no plain name its dotted path."""
+    from pydantic import BaseModel, Field, ValidationError
+
+    from worker.intake.validation import explain
+
+    class Inner(BaseModel):
+        n: int = Field(0, lt=5)
+
+    class Outer(BaseModel):
+        inner: Inner
+
+    with pytest.raises(ValidationError) as below:
+        Outer.model_validate({"inner": {"n": 7}})
+    assert explain(below.value) == "inner.n must be below 5."
