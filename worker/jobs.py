@@ -25,14 +25,18 @@ from worker.queue.protocol import (
     Stats,
     TextPart,
     error_event,
+    keyed_error,
 )
+from worker.sentences import SENTENCES, WORDS, placeholders
 from worker.store.records import Outcome, SideRecord, Snapshot, TurnRecord, Vote
 
 __all__ = [
     "ACTIVE",
     "ADDRESS",
     "REJECTED",
+    "SENTENCES",
     "USER",
+    "WORDS",
     "BackendUnavailable",
     "ChatMessage",
     "Error",
@@ -58,5 +62,7 @@ __all__ = [
     "default_pair",
     "error_event",
     "job_spec",
+    "keyed_error",
+    "placeholders",
     "serve_metrics",
 ]
