@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
@@ -10,10 +11,12 @@ from pydantic import ValidationError
 
 from demo.chat import ChatService
 from demo.hosting import public_url, sign_in_offered, storage_note
+from demo.i18n import I18N, LANGS, text
+from demo.page_js import SET_LOCALE
 from demo.render import LATENT_CLASS, chat_messages
 from demo.session import ChatSession
 from demo.tab_battle import build_battle, build_leaderboard
-from demo.tab_chat import ChatTab, build_chat
+from demo.tab_chat import ChatTab, banner_text, build_chat
 from demo.tab_compare import CompareTab, build_compare, render
 from demo.tab_shared import SharedTab, build_shared, show_snapshot
 from demo.widgets import Knobs, Page
@@ -23,38 +26,81 @@ log = logging.getLogger(__name__)
 CSS = f"""
 .{LATENT_CLASS} {{ opacity: 0.5; font-style: italic; text-decoration: underline dotted; }}
 #rio-banner {{ border-left: 4px solid #e8a400; padding-left: 8px; }}
+#lang-switch {{ flex-grow: 0; min-width: 220px; }}
+@media (max-width: 640px) {{
+  #chat, #compare-a, #compare-b {{ height: 34vh !important; min-height: 200px; }}
+  #intro p {{ display: none; }}
+}}
 """
+LANG_NAMES = {"pt": "Português", "en": "English"}
 TABS = ("chat", "compare", "battle", "leaderboard")
+
+
+@dataclass
+class LanguageUI:
+    switch: gr.Radio
+    chosen: gr.BrowserState  # the switch's choice, kept by the browser
+    storage: gr.Markdown  # the footer: where data lives, and the data-use notice's link
 
 
 def build_app(service: ChatService, models: list[ModelEntry], default_pair: tuple[str, str]) -> gr.Blocks:
     settings = service.client.settings
-    with gr.Blocks(title="Rio 3.5 Open — demo") as demo:
-        gr.Markdown(
-            "# Rio 3.5 Open 397B\nOpen model by the City of Rio de Janeiro (MIT). "
-            "Thinking is shown collapsed; *dimmed* thinking marks SwiReasoning's latent steps."
-        )
+    with gr.Blocks(title="Rio 3.5 Open") as demo:
+        with gr.Row(equal_height=True):
+            gr.Markdown(I18N("page.intro"), elem_id="intro")
+            switch = gr.Radio([(LANG_NAMES[x], x) for x in LANGS], value=None, label=I18N("page.language"),
+                              elem_id="lang-switch")  # fmt: skip
         if sign_in_offered(settings):  # signed-in visitors get their own, larger quota
             with gr.Row():  # left, clear of the Space header Gradio draws top right on *.hf.space
                 gr.LoginButton(elem_id="login", size="sm", scale=0, min_width=220)
         resume = gr.BrowserState(None, storage_key="rio-resume", secret=settings.browser_secret)
+        chosen = gr.BrowserState(None, storage_key="rio-lang")  # the switch's choice, kept by the browser
+        lang = gr.State(None)
         knobs = Knobs.build()
         with gr.Tabs(elem_id="tabs") as tabs:
             page = Page({e.key: e for e in models}, default_pair[0], default_pair, knobs, tabs, resume,
-                        public_url(settings), settings.trusted_proxies, settings.on_space)  # fmt: skip
-            with gr.Tab("Chat", id="chat"):
+                        public_url(settings), settings.trusted_proxies, lang, settings.on_space)  # fmt: skip
+            with gr.Tab(I18N("tab.chat"), id="chat"):
                 chat = build_chat(service, page)
-            with gr.Tab("Compare", id="compare"):
+            with gr.Tab(I18N("tab.compare"), id="compare"):
                 compare = build_compare(service, page)
-            with gr.Tab("Battle", id="battle"):
+            with gr.Tab(I18N("tab.battle"), id="battle"):
                 build_battle(service, page)
-            with gr.Tab("Leaderboard", id="leaderboard"):
-                build_leaderboard(service, demo)
-            shared = build_shared(service)
-        gr.Markdown(f"<sub>{storage_note(settings)}</sub>", elem_id="storage-note")
+            with gr.Tab(I18N("tab.leaderboard"), id="leaderboard"):
+                build_leaderboard(service, demo, page)
+            shared = build_shared(service, page)
+        storage = gr.Markdown(elem_id="storage-note")
         wire_continue(service, page, chat, compare, shared)
         wire_load(demo, service, page, chat, compare, shared)
+        wire_language(service, demo, page, LanguageUI(switch, chosen, storage), chat, compare)
     return demo
+
+
+def wire_language(service: ChatService, demo: gr.Blocks, page: Page, ui: LanguageUI, chat: ChatTab,
+                  compare: CompareTab) -> None:  # fmt: skip
+    """The page's language: `?lang=`, else the switch's remembered choice, else the browser's. Setting the
+    switch (on load too) changes Gradio's labels in the browser (PAGE_JS) and re-says the server's texts."""
+    settings = service.client.settings
+
+    def start(remembered: str | None, request: gr.Request) -> str:
+        linked = dict(request.query_params or {}).get("lang") if request is not None else None
+        return page.lang_for(linked or remembered, request)
+
+    async def apply(lang: str, session: ChatSession, sessions: list[ChatSession], model: str) -> dict:
+        for s in [session, *sessions]:
+            s.lang = lang
+        footer = (
+            f"<sub>{storage_note(settings, lang)} · <a href='#' id='data-link'>{text('page.data_link', lang)}</a></sub>"
+        )
+        panes = dict(zip([*compare.panes, compare.summary], render(page, sessions, labelled=True), strict=True))
+        return {page.lang: lang, ui.storage: footer, chat.chatbot: chat_messages(session), **panes,
+                chat.banner: banner_text(page, model, lang)}  # fmt: skip
+
+    demo.load(start, [ui.chosen], [ui.switch], api_visibility="private")
+    ui.switch.change(apply, [ui.switch, chat.session, compare.sessions, chat.model],
+                     [page.lang, ui.storage, chat.chatbot, *compare.panes, compare.summary, chat.banner],
+                     js=SET_LOCALE, api_visibility="private")  # fmt: skip
+    ui.switch.input(lambda x: x, [ui.switch], [ui.chosen], api_visibility="private")
 
 
 def wire_continue(service: ChatService, page: Page, chat: ChatTab, compare: CompareTab, shared: SharedTab) -> None:
@@ -62,10 +108,12 @@ def wire_continue(service: ChatService, page: Page, chat: ChatTab, compare: Comp
     outputs = [page.tabs, chat.session, chat.chatbot, chat.model, compare.sessions, *compare.panes, compare.summary,
                *compare.models]  # fmt: skip
 
-    async def go(snapshot: Snapshot | None) -> list:
+    async def go(snapshot: Snapshot | None, lang: str | None, request: gr.Request) -> list:
         if snapshot is None:
             return [gr.Tabs()] + [gr.skip()] * (len(outputs) - 1)
         sessions = await service.continue_share(snapshot)
+        for s in sessions:
+            s.lang = page.lang_for(lang, request)
         if snapshot.kind == "chat":
             s = sessions[0]
             return [gr.Tabs(selected="chat"), s, chat_messages(s), snapshot.sides[0].model,
@@ -73,7 +121,7 @@ def wire_continue(service: ChatService, page: Page, chat: ChatTab, compare: Comp
         return [gr.Tabs(selected="compare"), gr.skip(), gr.skip(), gr.skip(), sessions, *render(page, sessions),
                 *(side.model for side in snapshot.sides)]  # fmt: skip
 
-    shared.resume.click(go, [shared.snapshot], outputs, api_name="continue_share")
+    shared.resume.click(go, [shared.snapshot, page.lang], outputs, api_name="continue_share")
 
 
 def wire_load(demo: gr.Blocks, service: ChatService, page: Page, chat: ChatTab, compare: CompareTab,
@@ -84,8 +132,11 @@ def wire_load(demo: gr.Blocks, service: ChatService, page: Page, chat: ChatTab, 
 
     async def load(saved: Any, request: gr.Request):
         q = request.query_params if request is not None else {}
-        updates = await deep_link(service, page, chat, compare, shared, dict(q))
+        lang = page.lang_for(None, request)
+        updates = await deep_link(service, page, chat, compare, shared, dict(q), lang)
         sessions, kind = restore(saved, str(service.upload_dir))
+        for s in sessions:
+            s.lang = lang
         if not sessions or not agrees(dict(q), kind, sessions):
             # A deep link wins over a conversation the browser kept (a reload of the same link does not
             # conflict with it). Never an empty dict: Gradio reads `{}` as one positional value and
@@ -101,21 +152,22 @@ def wire_load(demo: gr.Blocks, service: ChatService, page: Page, chat: ChatTab, 
         yield {**render_resumed(chat, compare, page, kind, sessions), page.resume: None}
 
     demo.load(load, [page.resume], list(dict.fromkeys(link_outputs + resume_outputs)), api_visibility="private")
-    demo.load(chat.pick_model, [chat.model], [chat.banner, chat.mode], api_visibility="private")
+    demo.load(chat.pick_model, [chat.model, page.lang], [chat.banner, chat.mode], api_visibility="private")
 
-    async def mark_down() -> list:
+    async def mark_down(lang: str | None, request: gr.Request) -> list:
         """Model pickers label a model its workers report as down."""
+        lang = page.lang_for(lang, request)
         choices = []
         for e in page.models.values():
             down = await service.down_detail(e.key)
-            choices.append((e.label + (" — down" if down is not None else ""), e.key))
+            choices.append((e.label if down is None else text("chat.down_choice", lang, label=e.label), e.key))
         return [gr.Dropdown(choices=choices)] * 3
 
-    demo.load(mark_down, None, [chat.model, *compare.models], api_name="model_choices")
+    demo.load(mark_down, [page.lang], [chat.model, *compare.models], api_name="model_choices")
 
 
 async def deep_link(service: ChatService, page: Page, chat: ChatTab, compare: CompareTab, shared: SharedTab,
-                    q: dict[str, str]) -> dict:  # fmt: skip
+                    q: dict[str, str], lang: str) -> dict:  # fmt: skip
     out: dict = {}
     tab = q.get("tab") if q.get("tab") in TABS else None
     if q.get("model") in page.models:
@@ -128,7 +180,7 @@ async def deep_link(service: ChatService, page: Page, chat: ChatTab, compare: Co
         tab = tab or "compare"
     if q.get("share") is not None:
         out[shared.share_id] = q["share"]
-        out.update(zip(shared.view, await show_snapshot(service, q["share"]), strict=True))
+        out.update(zip(shared.view, await show_snapshot(service, q["share"], lang), strict=True))
         tab = "shared"
     if tab:
         out[page.tabs] = gr.Tabs(selected=tab)

@@ -9,6 +9,8 @@ from pathlib import Path
 import gradio as gr
 from anyio import CapacityLimiter
 
+from demo.i18n import I18N
+from demo.page_js import PAGE_JS
 from worker.jobs import Settings
 
 
@@ -30,6 +32,8 @@ def serve(demo: gr.Blocks, settings: Settings, upload_dir: Path, css: str) -> No
         max_threads=settings.web_job_cap,
         allowed_paths=[str(upload_dir)],
         css=css,
+        js=PAGE_JS or None,
+        i18n=I18N,
         show_error=True,
     )
 

@@ -152,6 +152,7 @@ class Turn:
 class ChatSession:
     turns: list[Turn] = field(default_factory=list)
     params: Params | None = None  # what the last turn was asked with
+    lang: str = "en"  # the language its server-made texts are said in (the page sets it from the visitor's)
 
     @property
     def running(self) -> bool:

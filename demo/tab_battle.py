@@ -9,13 +9,13 @@ import gradio as gr
 
 from demo.battle import TABLE_HEADERS, Contender, contenders, draw, leaderboard, table
 from demo.chat import ChatService
-from demo.render import chat_messages, plural
+from demo.i18n import I18N, counted, text
+from demo.render import chat_messages
 from demo.session import ChatSession, snapshot_of
 from demo.widgets import Page, chat_pane, pair, params, prompt_box, rejected_turn
 from worker.jobs import Outcome, RioError, Vote
 
-VOTES: dict[Outcome, str] = {"a": "👈 A is better", "b": "👉 B is better", "tie": "🤝 Tie", "both_bad": "👎 Both bad"}
-HIDDEN = "Two models were drawn at random; their names are shown after you vote."
+OUTCOMES: tuple[Outcome, ...] = ("a", "b", "tie", "both_bad")
 
 
 @dataclass
@@ -25,98 +25,103 @@ class Battle:
     vote: Outcome | None = None
 
 
-def reveal(b: Battle) -> str:
+def reveal(b: Battle, lang: str) -> str:
     if b.sides is None or b.vote is None:
-        return HIDDEN
+        return text("battle.hidden", lang)
     a, bb = b.sides
-    return f"You voted **{VOTES[b.vote]}**. A was **{a.name}**, B was **{bb.name}**. Start a new battle for another."
+    return text("battle.reveal", lang, vote=text(f"battle.vote_{b.vote}", lang), a=a.name, b=bb.name)
 
 
 def build_battle(service: ChatService, page: Page) -> None:
     pool = contenders(list(page.models.values()))
     state = gr.State(Battle())
-    info = gr.Markdown(HIDDEN if len(pool) >= 2 else "Battles need at least two models.", elem_id="battle-info")
+    info = gr.Markdown(I18N("battle.hidden" if len(pool) >= 2 else "battle.need_two"), elem_id="battle-info")
     with gr.Row():
-        pane_a = chat_pane("Model A", "battle-a")
-        pane_b = chat_pane("Model B", "battle-b")
-    textbox = prompt_box("battle-prompt", "Ask both hidden models")
+        pane_a = chat_pane(I18N("battle.model_a"), "battle-a")
+        pane_b = chat_pane(I18N("battle.model_b"), "battle-b")
+    textbox = prompt_box("battle-prompt", "battle.placeholder")
     with gr.Row():
-        buttons = {o: gr.Button(text, elem_id=f"vote-{o}") for o, text in VOTES.items()}
-        new = gr.Button("New battle", elem_id="new-battle")
+        buttons = {o: gr.Button(I18N(f"battle.vote_{o}"), elem_id=f"vote-{o}") for o in OUTCOMES}
+        new = gr.Button(I18N("battle.new"), elem_id="new-battle")
     outputs = [pane_a, pane_b, info]
 
     async def ask(message, b: Battle, temperature, top_p, top_k, max_tokens, seed, switches, alpha0, window,
-                  request: gr.Request):  # fmt: skip
+                  lang: str | None, request: gr.Request):  # fmt: skip
+        lang = page.lang_for(lang, request)
+        for s in b.sessions:
+            s.lang = lang
         if b.vote is not None:
-            yield {info: "This battle is decided; start a new battle to ask again."}
+            yield {info: text("battle.decided", lang)}
             return
         up = [c for c in pool if await service.down_detail(c.model) is None]
         if b.sides is None and len(up) < 2:
-            yield {info: "Battles need at least two models that are up right now."}
+            yield {info: text("battle.need_two_up", lang)}
             return
         b.sides = b.sides or draw(up)
         knobs = (temperature, top_p, top_k, max_tokens, seed, switches, alpha0, window)
         sides = [params(c.model, c.mode, knobs) for c in b.sides]
-        text = message.get("text") or ""
+        prompt = message.get("text") or ""
         try:
-            turn = await service.new_turn(text, message.get("files") or [], page.visitor(request))
+            turn = await service.new_turn(prompt, message.get("files") or [], page.visitor(request))
         except RioError as exc:
             for s in b.sessions:
-                s.turns.append(rejected_turn(text, exc))
+                s.turns.append(rejected_turn(prompt, exc))
             yield {pane_a: chat_messages(b.sessions[0]), pane_b: chat_messages(b.sessions[1]), state: b}
             return
         for s in b.sessions:
             s.turns.append(turn.retry())
         yield {textbox: gr.MultimodalTextbox(value=None, interactive=False), state: b}
         who = page.visitor(request)
-        held = {textbox: None, info: HIDDEN}  # see widgets.HELD_VALUES
+        held = {textbox: None, info: text("battle.hidden", lang)}  # see widgets.HELD_VALUES
         async for _ in service.run_sides(list(zip(b.sessions, sides, strict=True)), who):
             yield {**held, pane_a: chat_messages(b.sessions[0]), pane_b: chat_messages(b.sessions[1])}
-        yield {pane_a: chat_messages(b.sessions[0]), pane_b: chat_messages(b.sessions[1]), state: b, info: HIDDEN,
+        yield {pane_a: chat_messages(b.sessions[0]), pane_b: chat_messages(b.sessions[1]), state: b, info: held[info],
                textbox: gr.MultimodalTextbox(interactive=True)}  # fmt: skip
 
     def voter(outcome: Outcome):
-        async def vote(b: Battle) -> dict:
+        async def vote(b: Battle, lang: str | None, request: gr.Request) -> dict:
+            lang = page.lang_for(lang, request)
             if b.vote is not None:
-                return {info: reveal(b)}
+                return {info: reveal(b, lang)}
             if b.sides is None or not all(s.turns and s.turns[-1].job_id for s in b.sessions):
-                return {info: "Ask something and let both models answer before voting."}
+                return {info: text("battle.ask_first", lang)}
             if any(s.running for s in b.sessions):
-                return {info: "Wait for both answers to finish, then vote."}
+                return {info: text("battle.wait_vote", lang)}
             battle_id = await service.share(snapshot_of("battle", b.sessions, [c.name for c in b.sides], outcome))
             await service.client.votes.add(Vote(battle=battle_id, a=b.sides[0].name, b=b.sides[1].name,
                                                 outcome=outcome))  # fmt: skip
             b.vote = outcome
-            return {info: reveal(b), state: b}
+            return {info: reveal(b, lang), state: b}
 
         return vote
 
     for outcome, button in buttons.items():
-        button.click(voter(outcome), [state], [info, state], api_name=f"vote_{outcome}")
+        button.click(voter(outcome), [state, page.lang], [info, state], api_name=f"vote_{outcome}")
     knobs = page.knobs.components
-    textbox.submit(ask, [textbox, state, *knobs], [*outputs, textbox, state], api_name="battle",
+    textbox.submit(ask, [textbox, state, *knobs, page.lang], [*outputs, textbox, state], api_name="battle",
                    concurrency_limit=None)  # fmt: skip
-    new.click(lambda: (Battle(), [], [], HIDDEN), None, [state, pane_a, pane_b, info], api_name="new_battle")
+    new.click(lambda: (Battle(), [], [], I18N("battle.hidden")), None, [state, pane_a, pane_b, info],
+              api_name="new_battle")  # fmt: skip
 
 
-def build_leaderboard(service: ChatService, demo: gr.Blocks) -> gr.Dataframe:
-    gr.Markdown(
-        "Ratings are a Bradley-Terry fit on the Elo scale (1000 = average) over every blind-battle vote; "
-        "ties and *both bad* count half a win each; intervals are 95% bootstrap intervals (200 resamples)."
-    )
-    board = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, elem_id="leaderboard")
+def build_leaderboard(service: ChatService, demo: gr.Blocks, page: Page) -> gr.Dataframe:
+    gr.Markdown(I18N("board.about"))
+    headers = [I18N(f"board.{h}") for h in TABLE_HEADERS]
+    board = gr.Dataframe(headers=headers, interactive=False, elem_id="leaderboard")  # type: ignore[arg-type]
 
-    async def note() -> str:
+    async def note(lang: str | None, request: gr.Request) -> str:
+        lang = page.lang_for(lang, request)
         n = len(await service.client.votes.all())
-        return f"{plural(n, 'vote')} so far." if n else "No votes yet: play a blind battle and vote to start it."
+        return counted("board.votes", n, lang) if n else text("board.no_votes", lang)
 
     count = gr.Markdown(elem_id="leaderboard-note")
-    demo.load(note, None, [count], api_visibility="private")
-    refresh = gr.Button("Refresh", elem_id="refresh-leaderboard")
+    demo.load(note, [page.lang], [count], api_visibility="private")
+    refresh = gr.Button(I18N("board.refresh"), elem_id="refresh-leaderboard")
 
     async def compute() -> list[list]:
         votes = await service.client.votes.all()
         return table(await asyncio.to_thread(leaderboard, votes))
 
-    refresh.click(compute, None, [board], api_name="leaderboard").then(note, None, [count], api_visibility="private")
+    refresh.click(compute, None, [board], api_name="leaderboard").then(note, [page.lang], [count],
+                                                                       api_visibility="private")  # fmt: skip
     return board

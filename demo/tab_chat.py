@@ -8,13 +8,12 @@ from dataclasses import dataclass
 import gradio as gr
 
 from demo.chat import ChatService
+from demo.i18n import I18N, text
 from demo.render import chat_messages
 from demo.session import ChatSession, snapshot_of
-from demo.widgets import Page, params, prompt_box, rejected_turn, resume_state, share_reply
+from demo.widgets import Page, chat_pane, mode_choices, params, prompt_box, rejected_turn, resume_state, share_reply
 from demo.wire import wire
 from worker.jobs import RioError
-
-RANDOM_NOTE = "⚠️ **{label}** has random weights: its answers are meaningless random text, shown to test the pipeline."
 
 
 @dataclass
@@ -24,43 +23,46 @@ class ChatTab:
     model: gr.Dropdown
     mode: gr.Radio
     banner: gr.Markdown
-    pick_model: Callable[[str], Awaitable[dict]]  # banner and default mode for a model
+    pick_model: Callable[[str, str | None, gr.Request], Awaitable[dict]]  # banner and default mode for a model
+    textbox: gr.MultimodalTextbox
 
 
-def banner_text(page: Page, key: str) -> str:
+def banner_text(page: Page, key: str, lang: str) -> str:
     e = page.models.get(key)
-    return RANDOM_NOTE.format(label=e.label) if e and e.random_weights else ""
+    return text("chat.random_note", lang, label=e.label) if e and e.random_weights else ""
 
 
 def build_chat(service: ChatService, page: Page) -> ChatTab:
     models = list(page.models.values())
     default = page.models[page.default_model]
-    banner = gr.Markdown(banner_text(page, default.key), elem_id="rio-banner")
+    banner = gr.Markdown("", elem_id="rio-banner")  # filled on load, in the visitor's language
     session = gr.State(ChatSession())
-    with gr.Row():
-        with gr.Column(scale=4):
-            chatbot = gr.Chatbot(label="Chat", height=520, elem_id="chat", buttons=["copy"])
+    with gr.Row(elem_id="chat-row"):
+        with gr.Column(scale=4, elem_id="chat-main"):
+            chatbot = chat_pane(I18N("chat.label"), "chat", height=520)
             textbox = prompt_box("prompt")
             with gr.Row():
-                stop = gr.Button("Stop", visible=False, variant="stop", elem_id="stop")
-                clear = gr.Button("New chat", elem_id="new-chat")
-                share = gr.Button("Share", elem_id="share-chat")
-            link = gr.Textbox(label="Share link", visible=False, buttons=["copy"], elem_id="share-link-chat")
-        with gr.Column(scale=1):
+                stop = gr.Button(I18N("chat.stop"), visible=False, variant="stop", elem_id="stop")
+                clear = gr.Button(I18N("chat.new"), elem_id="new-chat")
+                share = gr.Button(I18N("chat.share"), elem_id="share-chat")
+            link = gr.Textbox(label=I18N("chat.share_link"), visible=False, buttons=["copy"], elem_id="share-link-chat")
+        with gr.Column(scale=1, elem_id="chat-side"):
             model = gr.Dropdown(
-                choices=[(e.label, e.key) for e in models], value=default.key, label="Model", elem_id="model"
+                choices=[(e.label, e.key) for e in models], value=default.key, label=I18N("chat.model"), elem_id="model"
             )
             mode = gr.Radio(
-                ["swireasoning", "thinking", "off"],
+                mode_choices(),
                 value=default.default_reasoning,
-                label="Reasoning",
-                info="SwiReasoning switches between explicit and latent thinking",
+                label=I18N("chat.reasoning"),
+                info=I18N("chat.reasoning_info"),
+                elem_id="mode",
             )
     busy = [chatbot, textbox, stop, page.resume]  # the session State is changed in place (demo/wire.py)
 
     async def submit(message, state: ChatSession, model_, mode_, temperature, top_p, top_k, max_tokens, seed,
-                     switches, alpha0, window, request: gr.Request):  # fmt: skip
+                     switches, alpha0, window, lang: str | None, request: gr.Request):  # fmt: skip
         p = params(model_, mode_, (temperature, top_p, top_k, max_tokens, seed, switches, alpha0, window))
+        state.lang = page.lang_for(lang, request)
         text = message.get("text") or ""
         try:
             turn = await service.new_turn(text, message.get("files") or [], page.visitor(request))
@@ -82,24 +84,26 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
     async def stop_job(state: ChatSession) -> None:
         await service.stop(state)
 
-    async def share_chat(state: ChatSession, request: gr.Request) -> dict:
+    async def share_chat(state: ChatSession, lang: str | None, request: gr.Request) -> dict:
+        lang = page.lang_for(lang, request)
         if not state.turns or state.params is None:
-            return {link: gr.Textbox(value="Nothing to share yet: ask something first.", visible=True)}
+            return {link: gr.Textbox(value=text("chat.nothing_to_share", lang), visible=True)}
         if state.running:
-            return {link: gr.Textbox(value="Wait for the answer to finish (or Stop it), then share.", visible=True)}
+            return {link: gr.Textbox(value=text("chat.wait_to_share", lang), visible=True)}
         snapshot = snapshot_of("chat", [state], [page.label(state.params.model)])
-        return {link: gr.Textbox(value=await share_reply(service, page, request, snapshot), visible=True)}
+        return {link: gr.Textbox(value=await share_reply(service, page, request, snapshot, lang), visible=True)}
 
-    async def pick_model(key: str) -> dict:
-        note = "\n\n".join(t for t in (banner_text(page, key), await service.down_note(key)) if t)
+    async def pick_model(key: str, lang: str | None, request: gr.Request) -> dict:
+        lang = page.lang_for(lang, request)
+        note = "\n\n".join(t for t in (banner_text(page, key, lang), await service.down_note(key, lang)) if t)
         e = page.models.get(key)
         return {banner: note, mode: gr.Radio(value=e.default_reasoning if e else "thinking")}
 
-    textbox.submit(submit, [textbox, session, model, mode, *page.knobs.components], busy, api_name="chat",
+    textbox.submit(submit, [textbox, session, model, mode, *page.knobs.components, page.lang], busy, api_name="chat",
                    concurrency_limit=None, postprocess=False)  # fmt: skip
     stop.click(stop_job, [session], None, api_name="stop", concurrency_limit=None)
     clear.click(lambda: (ChatSession(), [], gr.Textbox(visible=False), None), None,
                 [session, chatbot, link, page.resume], api_name="new_chat")  # fmt: skip
-    share.click(share_chat, [session], [link], api_name="share_chat")
-    model.change(pick_model, [model], [banner, mode], api_visibility="private")
-    return ChatTab(session, chatbot, model, mode, banner, pick_model)
+    share.click(share_chat, [session, page.lang], [link], api_name="share_chat")
+    model.change(pick_model, [model, page.lang], [banner, mode], api_visibility="private")
+    return ChatTab(session, chatbot, model, mode, banner, pick_model, textbox)

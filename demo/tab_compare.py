@@ -7,11 +7,13 @@ from dataclasses import dataclass
 import gradio as gr
 
 from demo.chat import ChatService
+from demo.i18n import I18N, text
 from demo.render import chat_messages, diff_summary, side_label
 from demo.session import ChatSession, Params, snapshot_of
 from demo.widgets import (
     Page,
     chat_pane,
+    mode_choices,
     pair,
     params,
     prompt_box,
@@ -22,8 +24,7 @@ from demo.widgets import (
 from demo.wire import wire
 from worker.jobs import RioError
 
-PRESETS = ("Two models", "SwiReasoning on vs off")
-MODES = ["swireasoning", "thinking", "off"]
+PRESETS = ("two_models", "swir_on_off")
 
 
 @dataclass
@@ -33,17 +34,19 @@ class CompareTab:
     summary: gr.Markdown
     models: list[gr.Dropdown]
     modes: list[gr.Radio]
+    textbox: gr.MultimodalTextbox
 
 
-def labels(page: Page, sides: list[Params]) -> list[str]:
-    return [side_label(page.label(p.model), p.mode) for p in sides]
+def labels(page: Page, sides: list[Params], lang: str = "en") -> list[str]:
+    return [side_label(page.label(p.model), p.mode, lang) for p in sides]
 
 
 def summary_of(page: Page, sessions: list[ChatSession]) -> str:
     if any(s.params is None or not s.turns for s in sessions):
         return ""
-    la, lb = labels(page, [s.params for s in sessions if s.params])
-    return diff_summary(la, sessions[0].turns[-1], lb, sessions[1].turns[-1])
+    lang = sessions[0].lang
+    la, lb = labels(page, [s.params for s in sessions if s.params], lang)
+    return diff_summary(la, sessions[0].turns[-1], lb, sessions[1].turns[-1], lang)
 
 
 def render(page: Page, sessions: list[ChatSession], labelled: bool = True) -> list:
@@ -51,7 +54,7 @@ def render(page: Page, sessions: list[ChatSession], labelled: bool = True) -> li
     which makes it a component update (see widgets.HELD_VALUES): streaming updates leave labels alone."""
     out: list = []
     for s, side in zip(sessions, "AB", strict=True):
-        label = f"{side}: {side_label(page.label(s.params.model), s.params.mode)}" if s.params else side
+        label = f"{side}: {side_label(page.label(s.params.model), s.params.mode, s.lang)}" if s.params else side
         out.append(gr.Chatbot(value=chat_messages(s), label=label) if labelled else chat_messages(s))
     return [*out, summary_of(page, sessions)]
 
@@ -60,27 +63,28 @@ def build_compare(service: ChatService, page: Page) -> CompareTab:
     keys = [(e.label, e.key) for e in page.models.values()]
     a, b = page.default_pair
     sessions = gr.State(pair())
-    preset = gr.Radio(list(PRESETS), value=PRESETS[0], label="Preset", elem_id="compare-preset")
-    with gr.Row():
+    presets = [(I18N(f"compare.{p}"), p) for p in PRESETS]
+    with gr.Row(elem_id="compare-choice"):
+        preset = gr.Radio(presets, value=PRESETS[0], label=I18N("compare.preset"), elem_id="compare-preset")
         with gr.Column():
-            model_a = gr.Dropdown(keys, value=a, label="Side A", elem_id="compare-model-a")
-            mode_a = gr.Radio(MODES, value=page.models[a].default_reasoning, label="Reasoning A")
+            model_a = gr.Dropdown(keys, value=a, label=I18N("compare.side_a"), elem_id="compare-model-a")
+            mode_a = gr.Radio(mode_choices(), value=page.models[a].default_reasoning, label=I18N("compare.reasoning_a"))
         with gr.Column():
-            model_b = gr.Dropdown(keys, value=b, label="Side B", elem_id="compare-model-b")
-            mode_b = gr.Radio(MODES, value=page.models[b].default_reasoning, label="Reasoning B")
-    with gr.Row():
+            model_b = gr.Dropdown(keys, value=b, label=I18N("compare.side_b"), elem_id="compare-model-b")
+            mode_b = gr.Radio(mode_choices(), value=page.models[b].default_reasoning, label=I18N("compare.reasoning_b"))
+    with gr.Row(elem_id="compare-panes"):
         pane_a = chat_pane("A", "compare-a")
         pane_b = chat_pane("B", "compare-b")
     summary = gr.Markdown(elem_id="compare-summary")
-    textbox = prompt_box("compare-prompt", "One prompt, two answers side by side")
+    textbox = prompt_box("compare-prompt", "compare.placeholder")
     with gr.Row():
-        stop_a = gr.Button("Stop A", elem_id="stop-a")
-        stop_b = gr.Button("Stop B", elem_id="stop-b")
-        stop_both = gr.Button("Stop both", variant="stop", elem_id="stop-both")
-        regenerate = gr.Button("Regenerate", elem_id="regenerate")
-        clear = gr.Button("New comparison", elem_id="new-compare")
-        share = gr.Button("Share", elem_id="share-compare")
-    link = gr.Textbox(label="Share link", visible=False, buttons=["copy"], elem_id="share-link-compare")
+        stop_a = gr.Button(I18N("compare.stop_a"), elem_id="stop-a")
+        stop_b = gr.Button(I18N("compare.stop_b"), elem_id="stop-b")
+        stop_both = gr.Button(I18N("compare.stop_both"), variant="stop", elem_id="stop-both")
+        regenerate = gr.Button(I18N("compare.regenerate"), elem_id="regenerate")
+        clear = gr.Button(I18N("compare.new"), elem_id="new-compare")
+        share = gr.Button(I18N("chat.share"), elem_id="share-compare")
+    link = gr.Textbox(label=I18N("chat.share_link"), visible=False, buttons=["copy"], elem_id="share-link-compare")
     outputs = [pane_a, pane_b, summary]
     busy = [*outputs, textbox, page.resume]  # the sessions State is changed in place (demo/wire.py)
 
@@ -98,8 +102,10 @@ def build_compare(service: ChatService, page: Page) -> CompareTab:
                     textbox: gr.MultimodalTextbox(interactive=True)})  # fmt: skip
 
     async def submit(message, state: list[ChatSession], ma, mo_a, mb, mo_b, temperature, top_p, top_k, max_tokens,
-                     seed, switches, alpha0, window, request: gr.Request):  # fmt: skip
+                     seed, switches, alpha0, window, lang: str | None, request: gr.Request):  # fmt: skip
         knobs = (temperature, top_p, top_k, max_tokens, seed, switches, alpha0, window)
+        for s in state:
+            s.lang = page.lang_for(lang, request)
         sides = [params(ma, mo_a, knobs), params(mb, mo_b, knobs)]
         text = message.get("text") or ""
         try:
@@ -117,9 +123,11 @@ def build_compare(service: ChatService, page: Page) -> CompareTab:
             yield update
 
     async def regen(state: list[ChatSession], ma, mo_a, mb, mo_b, temperature, top_p, top_k, max_tokens, seed,
-                    switches, alpha0, window, request: gr.Request):  # fmt: skip
+                    switches, alpha0, window, lang: str | None, request: gr.Request):  # fmt: skip
+        for s in state:
+            s.lang = page.lang_for(lang, request)
         if not all(s.turns for s in state) or any(s.running for s in state):
-            yield wire({summary: "Nothing to regenerate yet (or an answer is still running)."})
+            yield wire({summary: text("compare.nothing_to_regenerate", state[0].lang)})
             return
         knobs = (temperature, top_p, top_k, max_tokens, seed, switches, alpha0, window)
         for s in state:
@@ -134,13 +142,14 @@ def build_compare(service: ChatService, page: Page) -> CompareTab:
 
         return stop
 
-    async def share_compare(state: list[ChatSession], request: gr.Request) -> dict:
+    async def share_compare(state: list[ChatSession], lang: str | None, request: gr.Request) -> dict:
+        lang = page.lang_for(lang, request)
         if not all(s.turns and s.params for s in state):
-            return {link: gr.Textbox(value="Nothing to share yet: compare something first.", visible=True)}
+            return {link: gr.Textbox(value=text("compare.nothing_to_share", lang), visible=True)}
         if any(s.running for s in state):
-            return {link: gr.Textbox(value="Wait for both answers to finish (or Stop them), then share.", visible=True)}
-        snapshot = snapshot_of("compare", state, labels(page, [s.params for s in state if s.params]))
-        return {link: gr.Textbox(value=await share_reply(service, page, request, snapshot), visible=True)}
+            return {link: gr.Textbox(value=text("compare.wait_to_share", lang), visible=True)}
+        snapshot = snapshot_of("compare", state, labels(page, [s.params for s in state if s.params], lang))
+        return {link: gr.Textbox(value=await share_reply(service, page, request, snapshot, lang), visible=True)}
 
     def apply_preset(name: str, ma: str):
         if name == PRESETS[1]:
@@ -151,7 +160,7 @@ def build_compare(service: ChatService, page: Page) -> CompareTab:
         return pair(), gr.Chatbot(value=[], label="A"), gr.Chatbot(value=[], label="B"), "", gr.Textbox(visible=False)
 
     knobs = page.knobs.components
-    sides_in = [model_a, mode_a, model_b, mode_b, *knobs]
+    sides_in = [model_a, mode_a, model_b, mode_b, *knobs, page.lang]
     textbox.submit(submit, [textbox, sessions, *sides_in], busy, api_name="compare", concurrency_limit=None,
                    postprocess=False)  # fmt: skip
     regenerate.click(regen, [sessions, *sides_in], busy, api_name="regenerate", concurrency_limit=None,
@@ -160,6 +169,6 @@ def build_compare(service: ChatService, page: Page) -> CompareTab:
     stop_b.click(stopper((1,)), [sessions], None, api_name="stop_b", concurrency_limit=None)
     stop_both.click(stopper((0, 1)), [sessions], None, api_name="stop_both", concurrency_limit=None)
     clear.click(fresh, None, [sessions, pane_a, pane_b, summary, link], api_name="new_compare")
-    share.click(share_compare, [sessions], [link], api_name="share_compare")
+    share.click(share_compare, [sessions, page.lang], [link], api_name="share_compare")
     preset.change(apply_preset, [preset, model_a], [model_a, mode_a, model_b, mode_b], api_visibility="private")
-    return CompareTab(sessions, [pane_a, pane_b], summary, [model_a, model_b], [mode_a, mode_b])
+    return CompareTab(sessions, [pane_a, pane_b], summary, [model_a, model_b], [mode_a, mode_b], textbox)

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 import gradio as gr
 
 from demo.chat import ChatService
+from demo.i18n import I18N, say, text
 from demo.render import chat_messages, diff_summary
 from demo.session import ChatSession
-from demo.widgets import chat_pane
-from worker.jobs import RioError, Snapshot
+from demo.widgets import Page, chat_pane
+from worker.jobs import RioError, Snapshot, error_event
 
 
 @dataclass
@@ -22,43 +23,44 @@ class SharedTab:
     resume: gr.Button
 
 
-def describe(s: Snapshot) -> str:
+def describe(s: Snapshot, lang: str) -> str:
     when = dt.datetime.fromtimestamp(s.created, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    names = " vs ".join(f"**{side.label}**" for side in s.sides)
-    vote = {"a": "A won", "b": "B won", "tie": "a tie", "both_bad": "both bad"}.get(s.vote or "", "")
-    kind = {"chat": "Chat with", "compare": "Comparison of", "battle": "Blind battle between"}[s.kind]
-    return f"### {kind} {names}\nShared {when}" + (f" · the voter called it {vote}" if vote else "") + " · read-only"
+    names = text("shared.vs", lang).join(f"**{side.label}**" for side in s.sides)
+    voted = text("shared.voted", lang, vote=text(f"shared.vote_{s.vote}", lang)) if s.vote else ""
+    return (f"### {text(f'shared.kind_{s.kind}', lang)} {names}\n{text('shared.when', lang, when=when)}" + voted
+            + text("shared.read_only", lang))  # fmt: skip
 
 
-def build_shared(service: ChatService) -> SharedTab:
-    with gr.Tab("Shared", id="shared"):
+def build_shared(service: ChatService, page: Page) -> SharedTab:
+    with gr.Tab(I18N("tab.shared"), id="shared"):
         snapshot = gr.State(None)
-        share_id = gr.Textbox(label="Open a shared conversation", placeholder="paste its link or id, then Enter",
-                              elem_id="share-id")  # fmt: skip
+        share_id = gr.Textbox(label=I18N("shared.open"), placeholder=I18N("shared.placeholder"), elem_id="share-id")
         info = gr.Markdown(elem_id="shared-info")
         with gr.Row():
             pane_a = chat_pane("", "shared-a")
             pane_b = chat_pane("", "shared-b")
         summary = gr.Markdown(elem_id="shared-summary")
-        resume = gr.Button("Continue this chat", variant="primary", elem_id="continue", visible=False)
+        resume = gr.Button(I18N("shared.continue"), variant="primary", elem_id="continue", visible=False)
     view = [info, pane_a, pane_b, summary, resume, snapshot]
 
-    async def show(raw_id: str) -> list:
-        return await show_snapshot(service, raw_id)
+    async def show(raw_id: str, lang: str | None, request: gr.Request) -> list:
+        return await show_snapshot(service, raw_id, page.lang_for(lang, request))
 
-    share_id.submit(show, [share_id], view, api_name="open_share")
+    share_id.submit(show, [share_id, page.lang], view, api_name="open_share")
     return SharedTab(snapshot, share_id, view, resume)
 
 
-async def show_snapshot(service: ChatService, raw_id: str) -> list:
+async def show_snapshot(service: ChatService, raw_id: str, lang: str) -> list:
     """The view's values for a share id: description, panes, difference line, Continue button, snapshot."""
     share_id = (raw_id or "").strip().rsplit("share=", 1)[-1].split("&")[0]
     try:
         s = await service.open_share(share_id)
     except RioError as exc:
-        return [f"⚠️ {exc.message}", gr.Chatbot(visible=False), gr.Chatbot(visible=False), "",
+        return [f"⚠️ {say(error_event(exc), lang)}", gr.Chatbot(visible=False), gr.Chatbot(visible=False), "",
                 gr.Button(visible=False), None]  # fmt: skip
     sessions = [ChatSession.from_record(side, str(service.upload_dir)) for side in s.sides]
+    for x in sessions:
+        x.lang = lang
     panes = [gr.Chatbot(value=chat_messages(x), label=side.label, visible=True)
              for x, side in zip(sessions, s.sides, strict=True)]  # fmt: skip
     if len(panes) == 1:
@@ -66,5 +68,5 @@ async def show_snapshot(service: ChatService, raw_id: str) -> list:
     diff = ""
     if len(sessions) == 2 and all(x.turns for x in sessions):
         la, lb = (side.label for side in s.sides)
-        diff = diff_summary(la, sessions[0].turns[-1], lb, sessions[1].turns[-1])
-    return [describe(s), *panes, diff, gr.Button(visible=True), s]
+        diff = diff_summary(la, sessions[0].turns[-1], lb, sessions[1].turns[-1], lang)
+    return [describe(s, lang), *panes, diff, gr.Button(visible=True), s]

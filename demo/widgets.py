@@ -8,9 +8,10 @@ from typing import Any, Literal
 import gradio as gr
 
 from demo.chat import ChatService
+from demo.i18n import I18N, accepted_lang, lang_of, say
 from demo.session import ChatSession, Params, Turn, parse_params, snapshot_of
 from demo.visitor import client_id
-from worker.jobs import Error, ModelEntry, RioError, Snapshot
+from worker.jobs import ModelEntry, RioError, Snapshot, error_event
 
 # HELD_VALUES: each tick of a streaming event sends the plain value of every output that does not
 # change mid-stream (an emptied, locked textbox; the Stop label; the resume state). Gradio turns an
@@ -29,17 +30,17 @@ class Knobs:
 
     @classmethod
     def build(cls) -> Knobs:
-        with gr.Accordion("Parameters", open=False, elem_id="parameters"):
+        with gr.Accordion(I18N("knobs.title"), open=False, elem_id="parameters"):
             with gr.Row():
-                temperature = gr.Slider(0.0, 2.0, value=0.6, step=0.05, label="Temperature")
-                top_p = gr.Slider(0.05, 1.0, value=0.95, step=0.01, label="Top-p")
-                top_k = gr.Slider(0, 200, value=20, step=1, label="Top-k (0 = off)")
-                max_tokens = gr.Slider(1, 8192, value=512, step=1, label="Max new tokens")
+                temperature = gr.Slider(0.0, 2.0, value=0.6, step=0.05, label=I18N("knobs.temperature"))
+                top_p = gr.Slider(0.05, 1.0, value=0.95, step=0.01, label=I18N("knobs.top_p"))
+                top_k = gr.Slider(0, 200, value=20, step=1, label=I18N("knobs.top_k"))
+                max_tokens = gr.Slider(1, 8192, value=512, step=1, label=I18N("knobs.max_tokens"))
             with gr.Row():
-                seed = gr.Number(value=-1, precision=0, label="Seed (-1 = random)")
-                max_switch_count = gr.Slider(0, 16, value=2, step=1, label="Max switch count (0 = no limit)")
-                window = gr.Slider(1, 1024, value=512, step=1, label="Explicit dwell window (steps)")
-                alpha0 = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="α₀ (blend toward <think> entering latent)")
+                seed = gr.Number(value=-1, precision=0, label=I18N("knobs.seed"))
+                max_switch_count = gr.Slider(0, 16, value=2, step=1, label=I18N("knobs.switches"))
+                window = gr.Slider(1, 1024, value=512, step=1, label=I18N("knobs.window"))
+                alpha0 = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label=I18N("knobs.alpha0"))
         return cls([temperature, top_p, top_k, max_tokens, seed, max_switch_count, alpha0, window])
 
 
@@ -58,22 +59,35 @@ def share_link(request: gr.Request | None, public_url: str | None, share_id: str
 
 
 def rejected_turn(text: str, exc: RioError) -> Turn:
-    return Turn(user_text=text, error=Error(code=exc.code, message=exc.message))
+    return Turn(user_text=text, error=error_event(exc).model_copy(update={"retryable": False}))
 
 
-def chat_pane(label: str, elem_id: str, height: int = 480) -> gr.Chatbot:
-    return gr.Chatbot(label=label, height=height, elem_id=elem_id, buttons=["copy"])
+# Qwen models write all four; Gradio's default is `$$` only
+LATEX: list[dict[str, str | bool]] = [
+    {"left": "$$", "right": "$$", "display": True},
+    {"left": "$", "right": "$", "display": False},
+    {"left": "\\(", "right": "\\)", "display": False},
+    {"left": "\\[", "right": "\\]", "display": True},
+]
 
 
-def prompt_box(elem_id: str, placeholder: str = "Ask anything; attach or paste images") -> gr.MultimodalTextbox:
+def chat_pane(label: Any, elem_id: str, height: int = 480) -> gr.Chatbot:
+    return gr.Chatbot(label=label, height=height, elem_id=elem_id, buttons=["copy"], latex_delimiters=LATEX)
+
+
+def prompt_box(elem_id: str, placeholder: str = "chat.placeholder") -> gr.MultimodalTextbox:
     return gr.MultimodalTextbox(
-        placeholder=placeholder,
+        placeholder=I18N(placeholder),  # type: ignore[arg-type]  # Gradio's own i18n: translated in the browser
         file_types=["image"],
         file_count="multiple",
         sources=["upload"],
         elem_id=elem_id,
         show_label=False,
     )
+
+
+def mode_choices() -> list[tuple[Any, str]]:
+    return [(I18N(f"mode.{m}"), m) for m in ("swireasoning", "thinking", "off")]
 
 
 def pair() -> list[ChatSession]:
@@ -92,7 +106,18 @@ class Page:
     resume: gr.BrowserState
     public_url: str | None
     trusted_proxies: str
+    lang: gr.State  # the visitor's language ("pt" or "en"), set on load and by the switch
     behind_space_proxy: bool = False
+
+    @staticmethod
+    def lang_for(chosen: str | None, request: gr.Request | None) -> str:
+        """The page's language when it set one, else the request's `Accept-Language` (English for none)."""
+        if chosen:
+            return lang_of(chosen)
+        if request is None:
+            return accepted_lang(None)
+        linked = dict(request.query_params or {}).get("lang")  # the page's `?lang=` deep link
+        return lang_of(linked) if linked else accepted_lang(request.headers.get("accept-language"))
 
     def label(self, model: str) -> str:
         e = self.models.get(model)
@@ -108,10 +133,11 @@ def resume_state(kind: Literal["chat", "compare"], sessions: list[ChatSession], 
     return {"kind": kind, "snapshot": snapshot_of(kind, sessions, labels).model_dump(mode="json")}
 
 
-async def share_reply(service: ChatService, page: Page, request: gr.Request | None, snapshot: Snapshot) -> str:
+async def share_reply(service: ChatService, page: Page, request: gr.Request | None, snapshot: Snapshot,
+                      lang: str) -> str:  # fmt: skip
     """The share link for a finished conversation, or why it cannot be shared."""
     try:
         share_id = await service.share(snapshot, page.visitor(request) if request else None)
     except RioError as exc:
-        return exc.message
+        return say(error_event(exc), lang)
     return share_link(request, page.public_url, share_id)

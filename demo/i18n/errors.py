@@ -23,8 +23,7 @@ SENTENCES_PT: dict[str, str] = {
     "store_full_share": "O armazenamento da demonstração está cheio agora, por isso não cria novos links de "
     "compartilhamento. Conversas sem imagens novas continuam funcionando, e os links existentes continuam "
     "abrindo; tente mais tarde.",
-    "store_full": "O armazenamento da demonstração está cheio agora, por isso não pode guardar isto. Tente mais "
-    "tarde.",
+    "store_full": "O armazenamento da demonstração está cheio agora, por isso não pode guardar isto. Tente mais tarde.",
     "image_budget": "Você enviou {mb} MB de imagens nesta hora, o limite por visitante. Tente de novo em {wait} "
     "{unit_word}, ou envie a mensagem sem imagens.",
     "share_budget_one": "Você criou {limit} link de compartilhamento nesta hora, o limite por visitante. Tente de "

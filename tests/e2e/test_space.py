@@ -304,7 +304,7 @@ def test_data_share_links_and_quotas_follow_where_the_app_runs(tmp_path):
     assert public_url(space) == "https://a.hf.space"
     assert public_url(space.model_copy(update={"public_url": "https://rio.example"})) == "https://rio.example"
     assert public_url(Settings(space_host="a.hf.space")) is None, "SPACE_HOST alone is not a Space"
-    assert "lost when it restarts" in storage_note(space)
-    assert "persistent storage" in storage_note(space.model_copy(update={"var_dir": Path("/data/rio")}))
+    assert "lost when it restarts" in storage_note(space, "en")
+    assert "persistent storage" in storage_note(space.model_copy(update={"var_dir": Path("/data/rio")}), "en")
     s = Settings(requests_per_minute=3, jobs_per_client=2, user_requests_per_minute=9, user_jobs=5)
     assert quota("user:ana", s) == (9, 5) and quota("ip:1.2.3.4", s) == (3, 2)
