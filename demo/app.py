@@ -12,11 +12,11 @@ from pydantic import ValidationError
 from demo.chat import ChatService
 from demo.hosting import public_url, sign_in_offered, storage_note
 from demo.i18n import I18N, LANGS, text
-from demo.page_js import SET_LOCALE
+from demo.page_js import SWITCH_JS
 from demo.render import LATENT_CLASS, chat_messages
 from demo.session import ChatSession
 from demo.tab_battle import build_battle, build_leaderboard
-from demo.tab_chat import ChatTab, banner_text, build_chat
+from demo.tab_chat import ChatTab, build_chat
 from demo.tab_compare import CompareTab, build_compare, render
 from demo.tab_shared import SharedTab, build_shared, show_snapshot
 from demo.widgets import Knobs, Page
@@ -39,7 +39,6 @@ TABS = ("chat", "compare", "battle", "leaderboard")
 @dataclass
 class LanguageUI:
     switch: gr.Radio
-    chosen: gr.BrowserState  # the switch's choice, kept by the browser
     storage: gr.Markdown  # the footer: where data lives, and the data-use notice's link
 
 
@@ -54,7 +53,6 @@ def build_app(service: ChatService, models: list[ModelEntry], default_pair: tupl
             with gr.Row():  # left, clear of the Space header Gradio draws top right on *.hf.space
                 gr.LoginButton(elem_id="login", size="sm", scale=0, min_width=220)
         resume = gr.BrowserState(None, storage_key="rio-resume", secret=settings.browser_secret)
-        chosen = gr.BrowserState(None, storage_key="rio-lang")  # the switch's choice, kept by the browser
         lang = gr.State(None)
         knobs = Knobs.build()
         with gr.Tabs(elem_id="tabs") as tabs:
@@ -72,35 +70,23 @@ def build_app(service: ChatService, models: list[ModelEntry], default_pair: tupl
         storage = gr.Markdown(elem_id="storage-note")
         wire_continue(service, page, chat, compare, shared)
         wire_load(demo, service, page, chat, compare, shared)
-        wire_language(service, demo, page, LanguageUI(switch, chosen, storage), chat, compare)
+        wire_language(service, demo, page, LanguageUI(switch, storage))
     return demo
 
 
-def wire_language(service: ChatService, demo: gr.Blocks, page: Page, ui: LanguageUI, chat: ChatTab,
-                  compare: CompareTab) -> None:  # fmt: skip
-    """The page's language: `?lang=`, else the switch's remembered choice, else the browser's. Setting the
-    switch (on load too) changes Gradio's labels in the browser (PAGE_JS) and re-says the server's texts."""
+def wire_language(service: ChatService, demo: gr.Blocks, page: Page, ui: LanguageUI) -> None:
+    """The page's language is settled before Gradio starts (demo/page_js.py): `?lang=`, else the switch's
+    remembered choice, else the browser's. On load the switch shows it and the footer is said in it; a
+    click on the switch reloads the page in the other language."""
     settings = service.client.settings
 
-    def start(remembered: str | None, request: gr.Request) -> str:
-        linked = dict(request.query_params or {}).get("lang") if request is not None else None
-        return page.lang_for(linked or remembered, request)
+    def start(request: gr.Request) -> dict:
+        lang = page.lang_for(None, request)
+        link = f"<a href='#' id='data-link'>{text('page.data_link', lang)}</a>"
+        return {page.lang: lang, ui.switch: lang, ui.storage: f"<sub>{storage_note(settings, lang)} · {link}</sub>"}
 
-    async def apply(lang: str, session: ChatSession, sessions: list[ChatSession], model: str) -> dict:
-        for s in [session, *sessions]:
-            s.lang = lang
-        footer = (
-            f"<sub>{storage_note(settings, lang)} · <a href='#' id='data-link'>{text('page.data_link', lang)}</a></sub>"
-        )
-        panes = dict(zip([*compare.panes, compare.summary], render(page, sessions, labelled=True), strict=True))
-        return {page.lang: lang, ui.storage: footer, chat.chatbot: chat_messages(session), **panes,
-                chat.banner: banner_text(page, model, lang)}  # fmt: skip
-
-    demo.load(start, [ui.chosen], [ui.switch], api_visibility="private")
-    ui.switch.change(apply, [ui.switch, chat.session, compare.sessions, chat.model],
-                     [page.lang, ui.storage, chat.chatbot, *compare.panes, compare.summary, chat.banner],
-                     js=SET_LOCALE, api_visibility="private")  # fmt: skip
-    ui.switch.input(lambda x: x, [ui.switch], [ui.chosen], api_visibility="private")
+    demo.load(start, None, [page.lang, ui.switch, ui.storage], api_visibility="private")
+    ui.switch.input(None, [ui.switch], None, js=SWITCH_JS)
 
 
 def wire_continue(service: ChatService, page: Page, chat: ChatTab, compare: CompareTab, shared: SharedTab) -> None:
@@ -127,13 +113,16 @@ def wire_continue(service: ChatService, page: Page, chat: ChatTab, compare: Comp
 def wire_load(demo: gr.Blocks, service: ChatService, page: Page, chat: ChatTab, compare: CompareTab,
               shared: SharedTab) -> None:  # fmt: skip
     """Deep links first, then (if the browser holds one) a conversation whose jobs were still running."""
-    link_outputs = [page.tabs, chat.model, *compare.models, *compare.modes, shared.share_id, *shared.view]
+    link_outputs = [page.tabs, chat.model, chat.banner, chat.mode, *compare.models, *compare.modes, shared.share_id,
+                    *shared.view]  # fmt: skip
     resume_outputs = [chat.session, chat.chatbot, compare.sessions, *compare.panes, compare.summary, page.resume]
 
     async def load(saved: Any, request: gr.Request):
         q = request.query_params if request is not None else {}
         lang = page.lang_for(None, request)
         updates = await deep_link(service, page, chat, compare, shared, dict(q), lang)
+        # the banner of the model the page opens on (`?model=`'s, else the default)
+        updates.update(await chat.pick_model(updates.get(chat.model, page.default_model), lang, request))
         sessions, kind = restore(saved, str(service.upload_dir))
         for s in sessions:
             s.lang = lang
@@ -152,7 +141,6 @@ def wire_load(demo: gr.Blocks, service: ChatService, page: Page, chat: ChatTab, 
         yield {**render_resumed(chat, compare, page, kind, sessions), page.resume: None}
 
     demo.load(load, [page.resume], list(dict.fromkeys(link_outputs + resume_outputs)), api_visibility="private")
-    demo.load(chat.pick_model, [chat.model, page.lang], [chat.banner, chat.mode], api_visibility="private")
 
     async def mark_down(lang: str | None, request: gr.Request) -> list:
         """Model pickers label a model its workers report as down."""
@@ -160,7 +148,8 @@ def wire_load(demo: gr.Blocks, service: ChatService, page: Page, chat: ChatTab, 
         choices = []
         for e in page.models.values():
             down = await service.down_detail(e.key)
-            choices.append((e.label if down is None else text("chat.down_choice", lang, label=e.label), e.key))
+            label = page.label(e.key, lang)
+            choices.append((label if down is None else text("chat.down_choice", lang, label=label), e.key))
         return [gr.Dropdown(choices=choices)] * 3
 
     demo.load(mark_down, [page.lang], [chat.model, *compare.models], api_name="model_choices")
@@ -180,7 +169,7 @@ async def deep_link(service: ChatService, page: Page, chat: ChatTab, compare: Co
         tab = tab or "compare"
     if q.get("share") is not None:
         out[shared.share_id] = q["share"]
-        out.update(zip(shared.view, await show_snapshot(service, q["share"], lang), strict=True))
+        out.update(zip(shared.view, await show_snapshot(service, page, q["share"], lang), strict=True))
         tab = "shared"
     if tab:
         out[page.tabs] = gr.Tabs(selected=tab)

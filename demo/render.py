@@ -26,8 +26,8 @@ def stats_line(stats: Stats | None, turn: Turn, lang: str) -> str:
     if stats is None:
         return ""
     parts = [
-        f"TTFT {stats.ttft_ms:.0f} ms",
-        f"{stats.tokens_per_s:.1f} tok/s",
+        text("render.ttft", lang, ms=stats.ttft_ms),
+        text("render.speed", lang, v=stats.tokens_per_s),
         counted("render.token", stats.completion_tokens, lang),
         text("render.prompt", lang, n=stats.prompt_tokens),
     ]
@@ -88,7 +88,8 @@ def chat_messages(session: ChatSession) -> list[Any]:
 
 
 def side_label(model_label: str, mode: str, lang: str = "en") -> str:
-    """`model · mode`; battle contenders keep the English form (their names are stored with the votes)."""
+    """`model · mode`. Stored names (battle contenders, share records) keep the English form; pages say
+    them in the visitor's language from the model key and mode (`Page.label`)."""
     return f"{model_label} · {text(f'mode.{mode}', lang) if f'mode.{mode}' in CATALOG else mode}"
 
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import gradio as gr
 from anyio import CapacityLimiter
+from starlette.middleware import Middleware
 
 from demo.i18n import I18N
-from demo.page_js import PAGE_JS
+from demo.page_js import EarlyScript
 from worker.jobs import Settings
 
 
@@ -32,8 +33,8 @@ def serve(demo: gr.Blocks, settings: Settings, upload_dir: Path, css: str) -> No
         max_threads=settings.web_job_cap,
         allowed_paths=[str(upload_dir)],
         css=css,
-        js=PAGE_JS or None,
         i18n=I18N,
+        app_kwargs={"middleware": [Middleware(EarlyScript)]},  # the page's language, set before Gradio starts
         show_error=True,
     )
 

@@ -25,11 +25,11 @@ class Battle:
     vote: Outcome | None = None
 
 
-def reveal(b: Battle, lang: str) -> str:
+def reveal(page: Page, b: Battle, lang: str) -> str:
     if b.sides is None or b.vote is None:
         return text("battle.hidden", lang)
-    a, bb = b.sides
-    return text("battle.reveal", lang, vote=text(f"battle.vote_{b.vote}", lang), a=a.name, b=bb.name)
+    a, bb = (page.side(c.model, c.mode, lang) for c in b.sides)  # the stored names are English
+    return text("battle.reveal", lang, vote=text(f"battle.vote_{b.vote}", lang), a=a, b=bb)
 
 
 def build_battle(service: ChatService, page: Page) -> None:
@@ -82,7 +82,7 @@ def build_battle(service: ChatService, page: Page) -> None:
         async def vote(b: Battle, lang: str | None, request: gr.Request) -> dict:
             lang = page.lang_for(lang, request)
             if b.vote is not None:
-                return {info: reveal(b, lang)}
+                return {info: reveal(page, b, lang)}
             if b.sides is None or not all(s.turns and s.turns[-1].job_id for s in b.sessions):
                 return {info: text("battle.ask_first", lang)}
             if any(s.running for s in b.sessions):
@@ -91,7 +91,7 @@ def build_battle(service: ChatService, page: Page) -> None:
             await service.client.votes.add(Vote(battle=battle_id, a=b.sides[0].name, b=b.sides[1].name,
                                                 outcome=outcome))  # fmt: skip
             b.vote = outcome
-            return {info: reveal(b, lang), state: b}
+            return {info: reveal(page, b, lang), state: b}
 
         return vote
 
@@ -118,10 +118,15 @@ def build_leaderboard(service: ChatService, demo: gr.Blocks, page: Page) -> gr.D
     demo.load(note, [page.lang], [count], api_visibility="private")
     refresh = gr.Button(I18N("board.refresh"), elem_id="refresh-leaderboard")
 
-    async def compute() -> list[list]:
+    async def compute(lang: str | None, request: gr.Request) -> list[list]:
         votes = await service.client.votes.all()
-        return table(await asyncio.to_thread(leaderboard, votes))
+        rows = table(await asyncio.to_thread(leaderboard, votes))
+        shown = {
+            c.name: page.side(c.model, c.mode, page.lang_for(lang, request))
+            for c in contenders(list(page.models.values()))
+        }
+        return [[shown.get(row[0], row[0]), *row[1:]] for row in rows]  # votes keep the English names
 
-    refresh.click(compute, None, [board], api_name="leaderboard").then(note, [page.lang], [count],
+    refresh.click(compute, [page.lang], [board], api_name="leaderboard").then(note, [page.lang], [count],
                                                                        api_visibility="private")  # fmt: skip
     return board

@@ -29,7 +29,7 @@ class ChatTab:
 
 def banner_text(page: Page, key: str, lang: str) -> str:
     e = page.models.get(key)
-    return text("chat.random_note", lang, label=e.label) if e and e.random_weights else ""
+    return text("chat.random_note", lang, label=page.label(key, lang)) if e and e.random_weights else ""
 
 
 def build_chat(service: ChatService, page: Page) -> ChatTab:

@@ -8,7 +8,7 @@ import gradio as gr
 
 from demo.chat import ChatService
 from demo.i18n import I18N, text
-from demo.render import chat_messages, diff_summary, side_label
+from demo.render import chat_messages, diff_summary
 from demo.session import ChatSession, Params, snapshot_of
 from demo.widgets import (
     Page,
@@ -38,7 +38,8 @@ class CompareTab:
 
 
 def labels(page: Page, sides: list[Params], lang: str = "en") -> list[str]:
-    return [side_label(page.label(p.model), p.mode, lang) for p in sides]
+    """The sides' names: English for a stored record (the default), else said in `lang`."""
+    return [page.side(p.model, p.mode, lang) for p in sides]
 
 
 def summary_of(page: Page, sessions: list[ChatSession]) -> str:
@@ -54,7 +55,7 @@ def render(page: Page, sessions: list[ChatSession], labelled: bool = True) -> li
     which makes it a component update (see widgets.HELD_VALUES): streaming updates leave labels alone."""
     out: list = []
     for s, side in zip(sessions, "AB", strict=True):
-        label = f"{side}: {side_label(page.label(s.params.model), s.params.mode, s.lang)}" if s.params else side
+        label = f"{side}: {page.side(s.params.model, s.params.mode, s.lang)}" if s.params else side
         out.append(gr.Chatbot(value=chat_messages(s), label=label) if labelled else chat_messages(s))
     return [*out, summary_of(page, sessions)]
 
@@ -148,7 +149,7 @@ def build_compare(service: ChatService, page: Page) -> CompareTab:
             return {link: gr.Textbox(value=text("compare.nothing_to_share", lang), visible=True)}
         if any(s.running for s in state):
             return {link: gr.Textbox(value=text("compare.wait_to_share", lang), visible=True)}
-        snapshot = snapshot_of("compare", state, labels(page, [s.params for s in state if s.params], lang))
+        snapshot = snapshot_of("compare", state, labels(page, [s.params for s in state if s.params]))
         return {link: gr.Textbox(value=await share_reply(service, page, request, snapshot, lang), visible=True)}
 
     def apply_preset(name: str, ma: str):

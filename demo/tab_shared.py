@@ -23,9 +23,18 @@ class SharedTab:
     resume: gr.Button
 
 
-def describe(s: Snapshot, lang: str) -> str:
+def shown_labels(page: Page, s: Snapshot, lang: str) -> list[str]:
+    """The sides' names in `lang` (a share stores them in English); the stored name for a model this
+    deployment does not serve."""
+    if s.kind == "chat":
+        return [page.label(side.model, lang) if side.model in page.models else side.label for side in s.sides]
+    return [page.side(side.model, side.reasoning.mode, lang) if side.model in page.models else side.label
+            for side in s.sides]  # fmt: skip
+
+
+def describe(s: Snapshot, labels: list[str], lang: str) -> str:
     when = dt.datetime.fromtimestamp(s.created, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    names = text("shared.vs", lang).join(f"**{side.label}**" for side in s.sides)
+    names = text("shared.vs", lang).join(f"**{label}**" for label in labels)
     voted = text("shared.voted", lang, vote=text(f"shared.vote_{s.vote}", lang)) if s.vote else ""
     return (f"### {text(f'shared.kind_{s.kind}', lang)} {names}\n{text('shared.when', lang, when=when)}" + voted
             + text("shared.read_only", lang))  # fmt: skip
@@ -44,13 +53,13 @@ def build_shared(service: ChatService, page: Page) -> SharedTab:
     view = [info, pane_a, pane_b, summary, resume, snapshot]
 
     async def show(raw_id: str, lang: str | None, request: gr.Request) -> list:
-        return await show_snapshot(service, raw_id, page.lang_for(lang, request))
+        return await show_snapshot(service, page, raw_id, page.lang_for(lang, request))
 
     share_id.submit(show, [share_id, page.lang], view, api_name="open_share")
     return SharedTab(snapshot, share_id, view, resume)
 
 
-async def show_snapshot(service: ChatService, raw_id: str, lang: str) -> list:
+async def show_snapshot(service: ChatService, page: Page, raw_id: str, lang: str) -> list:
     """The view's values for a share id: description, panes, difference line, Continue button, snapshot."""
     share_id = (raw_id or "").strip().rsplit("share=", 1)[-1].split("&")[0]
     try:
@@ -61,12 +70,12 @@ async def show_snapshot(service: ChatService, raw_id: str, lang: str) -> list:
     sessions = [ChatSession.from_record(side, str(service.upload_dir)) for side in s.sides]
     for x in sessions:
         x.lang = lang
-    panes = [gr.Chatbot(value=chat_messages(x), label=side.label, visible=True)
-             for x, side in zip(sessions, s.sides, strict=True)]  # fmt: skip
+    labels = shown_labels(page, s, lang)
+    panes = [gr.Chatbot(value=chat_messages(x), label=label, visible=True)
+             for x, label in zip(sessions, labels, strict=True)]  # fmt: skip
     if len(panes) == 1:
         panes.append(gr.Chatbot(visible=False))
     diff = ""
     if len(sessions) == 2 and all(x.turns for x in sessions):
-        la, lb = (side.label for side in s.sides)
-        diff = diff_summary(la, sessions[0].turns[-1], lb, sessions[1].turns[-1], lang)
-    return [describe(s, lang), *panes, diff, gr.Button(visible=True), s]
+        diff = diff_summary(labels[0], sessions[0].turns[-1], labels[1], sessions[1].turns[-1], lang)
+    return [describe(s, labels, lang), *panes, diff, gr.Button(visible=True), s]

@@ -8,7 +8,8 @@ from typing import Any, Literal
 import gradio as gr
 
 from demo.chat import ChatService
-from demo.i18n import I18N, accepted_lang, lang_of, say
+from demo.i18n import CATALOG, I18N, accepted_lang, lang_of, say, text
+from demo.render import side_label
 from demo.session import ChatSession, Params, Turn, parse_params, snapshot_of
 from demo.visitor import client_id
 from worker.jobs import ModelEntry, RioError, Snapshot, error_event
@@ -119,9 +120,17 @@ class Page:
         linked = dict(request.query_params or {}).get("lang")  # the page's `?lang=` deep link
         return lang_of(linked) if linked else accepted_lang(request.headers.get("accept-language"))
 
-    def label(self, model: str) -> str:
+    def label(self, model: str, lang: str = "en") -> str:
+        """A model's name for people: the registry's label (English, as stored with shares and votes), or
+        its catalog form in `lang` where the label has words in it."""
         e = self.models.get(model)
-        return e.label if e else model
+        if e is None:
+            return model
+        return text(f"model.{model}", lang) if f"model.{model}" in CATALOG else e.label
+
+    def side(self, model: str, mode: str, lang: str) -> str:
+        """`model · mode` in `lang` (a compare side, a battle contender)."""
+        return side_label(self.label(model, lang), mode, lang)
 
     def visitor(self, request: gr.Request | None) -> str:
         """The client id this request is limited as (demo/visitor.py)."""

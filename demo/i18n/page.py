@@ -16,6 +16,15 @@ STRINGS: dict[str, dict[str, str]] = {
     "tab.battle": {"pt": "Batalha", "en": "Battle"},
     "tab.leaderboard": {"pt": "Classificação", "en": "Leaderboard"},
     "tab.shared": {"pt": "Compartilhada", "en": "Shared"},
+    # the registry's labels that are words (a model's name stays as it is)
+    "model.tiny-random": {
+        "pt": "tiny-random (pesos aleatórios, respostas sem sentido)",
+        "en": "tiny-random (random weights, meaningless output)",
+    },
+    "model.paced": {
+        "pt": "paced (texto fixo em ritmo fixo, para testes de carga)",
+        "en": "paced (fixed text at a fixed rate, for load tests)",
+    },
     # parameters
     "knobs.title": {"pt": "Parâmetros", "en": "Parameters"},
     "knobs.temperature": {"pt": "Temperatura", "en": "Temperature"},
@@ -102,6 +111,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "render.switch": {"pt": "{n} trocas", "en": "{n} switches"},
     "render.token_one": {"pt": "{n} token", "en": "{n} token"},
     "render.token": {"pt": "{n} tokens", "en": "{n} tokens"},
+    "render.ttft": {"pt": "1º token em {ms:.0f} ms", "en": "TTFT {ms:.0f} ms"},
+    "render.speed": {"pt": "{v:.1f} tokens/s", "en": "{v:.1f} tok/s"},
     "render.prompt": {"pt": "pedido {n}", "en": "prompt {n}"},
     "render.thinking_split": {
         "pt": "raciocínio {explicit} explícito + {latent} latente",
@@ -121,7 +132,7 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "render.only_thought": {"pt": "só {thinker} raciocinou ({tokens})", "en": "only {thinker} thought ({tokens})"},
     "render.answered_first": {
-        "pt": "{first} respondeu primeiro (TTFT {a:.0f} vs {b:.0f} ms)",
+        "pt": "{first} respondeu primeiro (1º token em {a:.0f} vs {b:.0f} ms)",
         "en": "{first} answered first (TTFT {a:.0f} vs {b:.0f} ms)",
     },
     "render.tokens_vs_one": {"pt": "{a} vs {b} token", "en": "{a} vs {b} token"},
