@@ -10,7 +10,9 @@ import gradio as gr
 from pydantic import ValidationError
 
 from demo.chat import ChatService
-from demo.hosting import public_url, sign_in_offered, storage_note
+from demo.example_images import write_example_images
+from demo.examples import CHAT_EXAMPLES, COMPARE_EXAMPLES, shown
+from demo.hosting import examples_dir, public_url, sign_in_offered, storage_note
 from demo.i18n import I18N, LANGS, text
 from demo.page_js import SWITCH_JS
 from demo.render import LATENT_CLASS, chat_messages
@@ -57,7 +59,8 @@ def build_app(service: ChatService, models: list[ModelEntry], default_pair: tupl
         knobs = Knobs.build()
         with gr.Tabs(elem_id="tabs") as tabs:
             page = Page({e.key: e for e in models}, default_pair[0], default_pair, knobs, tabs, resume,
-                        public_url(settings), settings.trusted_proxies, lang, settings.on_space)  # fmt: skip
+                        public_url(settings), settings.trusted_proxies, lang, settings.on_space,
+                        write_example_images(examples_dir(settings)))  # fmt: skip
             with gr.Tab(I18N("tab.chat"), id="chat"):
                 chat = build_chat(service, page)
             with gr.Tab(I18N("tab.compare"), id="compare"):
@@ -70,11 +73,12 @@ def build_app(service: ChatService, models: list[ModelEntry], default_pair: tupl
         storage = gr.Markdown(elem_id="storage-note")
         wire_continue(service, page, chat, compare, shared)
         wire_load(demo, service, page, chat, compare, shared)
-        wire_language(service, demo, page, LanguageUI(switch, storage))
+        wire_language(service, demo, page, LanguageUI(switch, storage), chat, compare)
     return demo
 
 
-def wire_language(service: ChatService, demo: gr.Blocks, page: Page, ui: LanguageUI) -> None:
+def wire_language(service: ChatService, demo: gr.Blocks, page: Page, ui: LanguageUI, chat: ChatTab,
+                  compare: CompareTab) -> None:  # fmt: skip
     """The page's language is settled before Gradio starts (demo/page_js.py): `?lang=`, else the switch's
     remembered choice, else the browser's. On load the switch shows it and the footer is said in it; a
     click on the switch reloads the page in the other language."""
@@ -83,9 +87,11 @@ def wire_language(service: ChatService, demo: gr.Blocks, page: Page, ui: Languag
     def start(request: gr.Request) -> dict:
         lang = page.lang_for(None, request)
         link = f"<a href='#' id='data-link'>{text('page.data_link', lang)}</a>"
-        return {page.lang: lang, ui.switch: lang, ui.storage: f"<sub>{storage_note(settings, lang)} · {link}</sub>"}
+        return {page.lang: lang, ui.switch: lang, ui.storage: f"<sub>{storage_note(settings, lang)} · {link}</sub>",
+                chat.chatbot: gr.Chatbot(examples=shown(CHAT_EXAMPLES, page.examples, lang)),
+                compare.panes[0]: gr.Chatbot(examples=shown(COMPARE_EXAMPLES, page.examples, lang))}  # fmt: skip
 
-    demo.load(start, None, [page.lang, ui.switch, ui.storage], api_visibility="private")
+    demo.load(start, None, [page.lang, ui.switch, ui.storage, chat.chatbot, compare.panes[0]], api_visibility="private")
     ui.switch.input(None, [ui.switch], None, js=SWITCH_JS)
 
 

@@ -25,6 +25,11 @@ def sign_in_offered(settings: Settings) -> bool:
     return settings.on_space and bool(settings.oauth_client_id)
 
 
+def examples_dir(settings: Settings) -> Path:
+    """Where the example prompts' pictures are drawn at start-up (served, like uploads)."""
+    return (settings.var_dir / "examples").resolve()
+
+
 def storage_note(settings: Settings, lang: str) -> str:
     """One line on whether share links outlive a restart."""
     if not settings.embedded_redis:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from demo.chat import ChatService
+from demo.examples import CHAT_EXAMPLES, picked
 from demo.i18n import I18N, text
 from demo.render import chat_messages
 from demo.session import ChatSession, snapshot_of
@@ -99,8 +100,15 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
         e = page.models.get(key)
         return {banner: note, mode: gr.Radio(value=e.default_reasoning if e else "thinking")}
 
-    textbox.submit(submit, [textbox, session, model, mode, *page.knobs.components, page.lang], busy, api_name="chat",
-                   concurrency_limit=None, postprocess=False)  # fmt: skip
+    sent = [textbox, session, model, mode, *page.knobs.components, page.lang]
+    textbox.submit(submit, sent, busy, api_name="chat", concurrency_limit=None, postprocess=False)
+
+    def take_example(evt: gr.SelectData, lang: str | None, request: gr.Request) -> dict:
+        return {textbox: picked(CHAT_EXAMPLES, page.examples, evt, page.lang_for(lang, request))[1]}
+
+    chatbot.example_select(take_example, [page.lang], [textbox], api_visibility="private").then(
+        submit, sent, busy, api_visibility="private", concurrency_limit=None, postprocess=False
+    )
     stop.click(stop_job, [session], None, api_name="stop", concurrency_limit=None)
     clear.click(lambda: (ChatSession(), [], gr.Textbox(visible=False), None), None,
                 [session, chatbot, link, page.resume], api_name="new_chat")  # fmt: skip

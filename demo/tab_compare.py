@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from demo.chat import ChatService
+from demo.examples import COMPARE_EXAMPLES, picked
 from demo.i18n import I18N, text
 from demo.render import chat_messages, diff_summary
 from demo.session import ChatSession, Params, snapshot_of
@@ -162,8 +163,18 @@ def build_compare(service: ChatService, page: Page) -> CompareTab:
 
     knobs = page.knobs.components
     sides_in = [model_a, mode_a, model_b, mode_b, *knobs, page.lang]
-    textbox.submit(submit, [textbox, sessions, *sides_in], busy, api_name="compare", concurrency_limit=None,
-                   postprocess=False)  # fmt: skip
+    sent = [textbox, sessions, *sides_in]
+    textbox.submit(submit, sent, busy, api_name="compare", concurrency_limit=None, postprocess=False)
+
+    def take_example(evt: gr.SelectData, ma: str, lang: str | None, request: gr.Request) -> dict:
+        e, message = picked(COMPARE_EXAMPLES, page.examples, evt, page.lang_for(lang, request))
+        if not e.swir:
+            return {textbox: message}
+        return {textbox: message, preset: PRESETS[1], model_b: ma, mode_a: "swireasoning", mode_b: "thinking"}
+
+    pane_a.example_select(take_example, [model_a, page.lang], [textbox, preset, model_b, mode_a, mode_b],
+                          api_visibility="private").then(submit, sent, busy, api_visibility="private",
+                                                         concurrency_limit=None, postprocess=False)  # fmt: skip
     regenerate.click(regen, [sessions, *sides_in], busy, api_name="regenerate", concurrency_limit=None,
                      postprocess=False)  # fmt: skip
     stop_a.click(stopper((0,)), [sessions], None, api_name="stop_a", concurrency_limit=None)

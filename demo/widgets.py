@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import gradio as gr
@@ -109,6 +110,7 @@ class Page:
     trusted_proxies: str
     lang: gr.State  # the visitor's language ("pt" or "en"), set on load and by the switch
     behind_space_proxy: bool = False
+    examples: Path = Path("var/examples")  # the example prompts' pictures (demo/example_images.py)
 
     @staticmethod
     def lang_for(chosen: str | None, request: gr.Request | None) -> str:

@@ -225,4 +225,36 @@ STRINGS: dict[str, dict[str, str]] = {
         "pt": "Os links compartilhados ficam em `{path}` nesta máquina.",
         "en": "Share links are kept under `{path}` on this machine.",
     },
+    # examples (an empty chat's clickable prompts; the pictures are drawn by demo/example_images.py)
+    "example.chart": {
+        "pt": "Em que meses chove mais no Rio, segundo este gráfico? Quanto chove no mês mais seco?",
+        "en": "In which months does it rain most in Rio, according to this chart? How much in the driest month?",
+    },
+    "example.receipt": {
+        "pt": "Confira esta nota fiscal: o total está certo? Se não, qual deveria ser?",
+        "en": "Check this receipt: is the total right? If not, what should it be?",
+    },
+    "example.diagram": {
+        "pt": "Explique o que este diagrama mostra, caixa por caixa, e o que as setas de volta carregam.",
+        "en": "Explain what this diagram shows, box by box, and what the arrows going back carry.",
+    },
+    "example.map": {
+        "pt": "Neste mapa, como eu ando de A até B passando pelo parque? Descreva o caminho.",
+        "en": "On this map, how do I walk from A to B through the park? Describe the route.",
+    },
+    "example.math": {
+        "pt": "Quantos números inteiros de 1 a 1000 não são divisíveis por 2, 3 nem 5?",
+        "en": "How many whole numbers from 1 to 1000 are divisible by none of 2, 3 and 5?",
+    },
+    "example.logic": {
+        "pt": "Ana, Bia e Caio usam chapéus: um azul, um verde, um branco. Ana não usa azul; quem usa verde senta "
+        "entre Bia e Caio; Caio não usa branco. Quem usa cada cor?",
+        "en": "Ana, Bia and Caio wear hats: one blue, one green, one white. Ana does not wear blue; whoever wears "
+        "green sits between Bia and Caio; Caio does not wear white. Who wears which colour?",
+    },
+    "example.rio": {
+        "pt": "Planeje um domingo no Rio para uma família com duas crianças, sem carro e com pouco dinheiro.",
+        "en": "Plan a Sunday in Rio for a family with two children, no car and little money.",
+    },
+    "example.swir_note": {"pt": "SwiReasoning ligado vs desligado", "en": "SwiReasoning on vs off"},
 }

@@ -102,7 +102,10 @@ def test_a_worker_killed_mid_stream_is_reported_within_5_s_and_the_next_request_
     shown = first_text(job)
     os.kill(celery_process(stack["procs"]["worker"].pid), signal.SIGKILL)
     elapsed, final = until_done(job, shown)
-    assert "The worker running this answer stopped; it was not re-run. Nothing above was lost: please retry." in final.footer
+    assert (
+        "The worker running this answer stopped; it was not re-run. Nothing above was lost: please retry."
+        in final.footer
+    )
     assert elapsed <= FAULT_BUDGET_S, f"{elapsed:.1f} s"
     print(f"\nkill -9: message on the page after {elapsed:.2f} s")
     assert final.answer.startswith(shown)
