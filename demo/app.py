@@ -14,6 +14,7 @@ from demo.example_images import write_example_images
 from demo.examples import CHAT_EXAMPLES, COMPARE_EXAMPLES, shown
 from demo.hosting import examples_dir, public_url, sign_in_offered, storage_note
 from demo.i18n import I18N, LANGS, text
+from demo.notice import DataNotice, build_notice, on_load, wire_notice
 from demo.page_js import SWITCH_JS
 from demo.render import LATENT_CLASS, chat_messages
 from demo.session import ChatSession
@@ -29,9 +30,38 @@ CSS = f"""
 .{LATENT_CLASS} {{ opacity: 0.5; font-style: italic; text-decoration: underline dotted; }}
 #rio-banner {{ border-left: 4px solid #e8a400; padding-left: 8px; }}
 #lang-switch {{ flex-grow: 0; min-width: 220px; }}
-@media (max-width: 640px) {{
-  #chat, #compare-a, #compare-b {{ height: 34vh !important; min-height: 200px; }}
+#data-notice {{ position: fixed; left: 0; right: 0; bottom: 0; z-index: 1000; max-height: 85vh; overflow-y: auto;
+  padding: 16px 24px; background: var(--background-fill-primary); box-shadow: 0 -4px 24px rgba(0, 0, 0, 0.25); }}
+#data-link {{ background: none; border: none; box-shadow: none; text-decoration: underline; font-weight: normal; }}
+@media (max-width: 640px) {{  /* a phone: the conversation, then the prompt, then the model choice */
+  #intro {{ flex: 1 1 0 !important; min-width: 0 !important; }}
+  #intro h1 {{ font-size: 1.15rem; margin: 0; }}
   #intro p {{ display: none; }}
+  #lang-switch {{ flex: 0 0 auto !important; min-width: 0 !important; padding: 2px 6px; }}
+  #lang-switch label {{ padding: 2px 6px; }}
+  #lang-switch [data-testid="block-info"], #compare-preset [data-testid="block-info"] {{ display: none; }}
+  #parameters {{ padding-top: 4px; padding-bottom: 4px; }}
+  #lang-switch .wrap {{ gap: 4px; }}
+  #chat {{ height: 30vh !important; min-height: 160px; }}
+  #compare-a, #compare-b {{ height: 21vh !important; min-height: 140px; }}
+  #chat-row {{ flex-direction: column; }}
+  #chat-main {{ display: contents; }}  /* its parts take their places among the side column's */
+  #chat-main > * {{ order: 4; }}
+  #chat-main > :is(#chat, :has(#chat)) {{ order: 1; }}
+  #chat-main > :is(#prompt, :has(#prompt)) {{ order: 2; }}
+  #chat-side {{ order: 3; }}
+  #chat-buttons {{ flex-wrap: nowrap; }}
+  #compare-panes {{ order: 1; flex-wrap: nowrap; gap: 4px; }}
+  #compare-panes > * {{ min-width: 0 !important; }}
+  :has(> #compare-choice) > * {{ order: 5; }}
+  :is(#compare-summary, :has(> #compare-summary)) {{ order: 2; }}
+  :is(#compare-prompt, :has(> #compare-prompt)) {{ order: 3; }}
+  #compare-panes {{ order: 1; }}
+  #compare-choice {{ order: 4; flex-wrap: wrap; gap: 4px; }}
+  #compare-choice > :is(#compare-preset, :has(#compare-preset)) {{ flex: 1 1 100%; }}
+  #compare-choice > .column {{ flex: 1 1 40%; min-width: 0 !important; }}
+  #compare-choice label {{ padding: 2px 6px; }}
+  #compare-choice .wrap {{ gap: 2px; }}
 }}
 """
 LANG_NAMES = {"pt": "Português", "en": "English"}
@@ -41,7 +71,8 @@ TABS = ("chat", "compare", "battle", "leaderboard")
 @dataclass
 class LanguageUI:
     switch: gr.Radio
-    storage: gr.Markdown  # the footer: where data lives, and the data-use notice's link
+    storage: gr.Markdown  # the footer: where share links live
+    notice: DataNotice  # the data-use notice, said in the page's language
 
 
 def build_app(service: ChatService, models: list[ModelEntry], default_pair: tuple[str, str]) -> gr.Blocks:
@@ -70,10 +101,14 @@ def build_app(service: ChatService, models: list[ModelEntry], default_pair: tupl
             with gr.Tab(I18N("tab.leaderboard"), id="leaderboard"):
                 build_leaderboard(service, demo, page)
             shared = build_shared(service, page)
-        storage = gr.Markdown(elem_id="storage-note")
+        with gr.Row(elem_id="footer-row"):
+            storage = gr.Markdown(elem_id="storage-note")
+            data_link = gr.Button(I18N("page.data_link"), size="sm", elem_id="data-link", scale=0, min_width=200)
+        notice = build_notice(settings)
+        wire_notice(notice, data_link)
         wire_continue(service, page, chat, compare, shared)
         wire_load(demo, service, page, chat, compare, shared)
-        wire_language(service, demo, page, LanguageUI(switch, storage), chat, compare)
+        wire_language(service, demo, page, LanguageUI(switch, storage, notice), chat, compare)
     return demo
 
 
@@ -84,14 +119,15 @@ def wire_language(service: ChatService, demo: gr.Blocks, page: Page, ui: Languag
     click on the switch reloads the page in the other language."""
     settings = service.client.settings
 
-    def start(request: gr.Request) -> dict:
+    def start(accepted: str | None, request: gr.Request) -> dict:
         lang = page.lang_for(None, request)
-        link = f"<a href='#' id='data-link'>{text('page.data_link', lang)}</a>"
-        return {page.lang: lang, ui.switch: lang, ui.storage: f"<sub>{storage_note(settings, lang)} · {link}</sub>",
+        return {page.lang: lang, ui.switch: lang, ui.storage: f"<sub>{storage_note(settings, lang)}</sub>",
                 chat.chatbot: gr.Chatbot(examples=shown(CHAT_EXAMPLES, page.examples, lang)),
-                compare.panes[0]: gr.Chatbot(examples=shown(COMPARE_EXAMPLES, page.examples, lang))}  # fmt: skip
+                compare.panes[0]: gr.Chatbot(examples=shown(COMPARE_EXAMPLES, page.examples, lang)),
+                **on_load(ui.notice, settings, accepted, lang)}  # fmt: skip
 
-    demo.load(start, None, [page.lang, ui.switch, ui.storage, chat.chatbot, compare.panes[0]], api_visibility="private")
+    outputs = [page.lang, ui.switch, ui.storage, chat.chatbot, compare.panes[0], ui.notice.box, ui.notice.body]
+    demo.load(start, [ui.notice.accepted], outputs, api_visibility="private")
     ui.switch.input(None, [ui.switch], None, js=SWITCH_JS)
 
 

@@ -42,7 +42,7 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
         with gr.Column(scale=4, elem_id="chat-main"):
             chatbot = chat_pane(I18N("chat.label"), "chat", height=520)
             textbox = prompt_box("prompt")
-            with gr.Row():
+            with gr.Row(elem_id="chat-buttons"):
                 stop = gr.Button(I18N("chat.stop"), visible=False, variant="stop", elem_id="stop")
                 clear = gr.Button(I18N("chat.new"), elem_id="new-chat")
                 share = gr.Button(I18N("chat.share"), elem_id="share-chat")

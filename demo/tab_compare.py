@@ -70,16 +70,18 @@ def build_compare(service: ChatService, page: Page) -> CompareTab:
         preset = gr.Radio(presets, value=PRESETS[0], label=I18N("compare.preset"), elem_id="compare-preset")
         with gr.Column():
             model_a = gr.Dropdown(keys, value=a, label=I18N("compare.side_a"), elem_id="compare-model-a")
-            mode_a = gr.Radio(mode_choices(), value=page.models[a].default_reasoning, label=I18N("compare.reasoning_a"))
+            mode_a = gr.Radio(mode_choices(), value=page.models[a].default_reasoning, label=I18N("compare.reasoning_a"),
+                              elem_id="compare-mode-a")  # fmt: skip
         with gr.Column():
             model_b = gr.Dropdown(keys, value=b, label=I18N("compare.side_b"), elem_id="compare-model-b")
-            mode_b = gr.Radio(mode_choices(), value=page.models[b].default_reasoning, label=I18N("compare.reasoning_b"))
+            mode_b = gr.Radio(mode_choices(), value=page.models[b].default_reasoning, label=I18N("compare.reasoning_b"),
+                              elem_id="compare-mode-b")  # fmt: skip
     with gr.Row(elem_id="compare-panes"):
         pane_a = chat_pane("A", "compare-a")
         pane_b = chat_pane("B", "compare-b")
     summary = gr.Markdown(elem_id="compare-summary")
     textbox = prompt_box("compare-prompt", "compare.placeholder")
-    with gr.Row():
+    with gr.Row(elem_id="compare-buttons"):
         stop_a = gr.Button(I18N("compare.stop_a"), elem_id="stop-a")
         stop_b = gr.Button(I18N("compare.stop_b"), elem_id="stop-b")
         stop_both = gr.Button(I18N("compare.stop_both"), variant="stop", elem_id="stop-both")

@@ -257,4 +257,31 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Plan a Sunday in Rio for a family with two children, no car and little money.",
     },
     "example.swir_note": {"pt": "SwiReasoning ligado vs desligado", "en": "SwiReasoning on vs off"},
+    # the data-use notice (first visit; the footer's link opens it again)
+    "notice.title": {"pt": "### Como usamos seus dados", "en": "### How we use your data"},
+    "notice.body": {
+        "pt": "Este é um serviço público de demonstração da Prefeitura do Rio de Janeiro.\n\n"
+        "- **Suas mensagens e imagens** passam por uma fila (Redis) até os servidores do modelo. As imagens ficam "
+        "guardadas por {image_h:g} h, para que perguntas seguintes possam vê-las; o texto de cada resposta fica por "
+        "{stream_h:g} h depois do fim, para que a página possa mostrá-la de novo se você recarregar.\n"
+        "- **Seu endereço IP** (ou sua conta, se você entrar) serve só para aplicar limites de uso justos, em "
+        "contadores que expiram em minutos ou horas.\n"
+        "- **Links compartilhados são públicos e permanentes**: qualquer pessoa com o link vê a conversa, com as "
+        "imagens e os parâmetros, e ele não pode ser apagado.\n"
+        "- **Votos de batalhas e avaliações de respostas** são guardados sem prazo e podem ser publicados como "
+        "um conjunto de dados aberto, para melhorar modelos.\n\n"
+        "Não envie dados pessoais ou sensíveis (LGPD).",
+        "en": "This is a public demonstration service of the City of Rio de Janeiro.\n\n"
+        "- **Your messages and images** go through a queue (Redis) to the model's servers. Images are kept for "
+        "{image_h:g} h, so that follow-up questions can see them; each answer's text for {stream_h:g} h after it ends, "
+        "so the page can show it again if you reload.\n"
+        "- **Your IP address** (or your account, if you sign in) is used only to apply fair-use limits, in "
+        "counters that expire within minutes or hours.\n"
+        "- **Share links are public and permanent**: anyone with the link sees the conversation, with its images "
+        "and parameters, and it cannot be deleted.\n"
+        "- **Battle votes and answer ratings** are kept with no expiry and may be published as an open data set, "
+        "to improve models.\n\n"
+        "Do not send personal or sensitive data (LGPD).",
+    },
+    "notice.accept": {"pt": "Entendi", "en": "I understand"},
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PIL import Image
 
 from tests.browser.conftest import SHOTS
+from tests.browser.test_page_language import accept_notice
 
 
 def pane_text(page, elem_id: str) -> str:
@@ -22,6 +23,7 @@ def test_compare_with_an_image_then_share_and_open_the_link(browser, web, tmp_pa
     page = browser.new_page(viewport={"width": 1400, "height": 1200}, locale="en-US")
     page.goto(web + "?compare=tiny-random,paced", wait_until="load")
     page.wait_for_selector("#compare-prompt textarea", state="visible", timeout=30_000)
+    accept_notice(page)
     page.locator("#compare-prompt input[type=file]").set_input_files(str(img))
     page.wait_for_selector("#compare-prompt img", timeout=15_000)
     page.locator("#compare-prompt textarea").fill("Describe this picture, both of you.")
@@ -45,6 +47,7 @@ def test_compare_with_an_image_then_share_and_open_the_link(browser, web, tmp_pa
 
     viewer = browser.new_page(viewport={"width": 1400, "height": 1200}, locale="en-US")
     viewer.goto(link, wait_until="load")
+    accept_notice(viewer)
     viewer.wait_for_function("() => document.getElementById('shared-info')?.innerText.includes('Comparison of')")
     viewer.wait_for_selector("#shared-a img", state="attached", timeout=15_000)
     viewer.screenshot(path=str(SHOTS / "shared-view.png"), full_page=True)
@@ -63,6 +66,7 @@ def test_reloading_a_running_chat_replays_and_follows_it_to_the_end(browser, web
     page = browser.new_page(viewport={"width": 1200, "height": 1000}, locale="en-US")
     page.goto(web + "?model=paced", wait_until="load")
     page.wait_for_selector("#prompt textarea", state="visible", timeout=30_000)
+    accept_notice(page)
     page.wait_for_function("() => document.querySelector('#model input')?.value.startsWith('paced')")
     page.locator("#prompt textarea").fill("A long steady answer, please.")
     page.locator("#prompt textarea").press("Enter")

@@ -62,24 +62,34 @@ def compare_share(web) -> str:
     return "?share=" + link.rsplit("=", 1)[1]
 
 
-def open_page(browser, url: str, locale: str, **kw):
+def open_page(browser, url: str, locale: str, accept: bool = True, **kw):
+    """A new visitor's page, loaded; `accept`: the data-use notice accepted (it covers the page's bottom)."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale=locale, **kw)
     page.goto(url, wait_until="load")
     page.wait_for_selector("#prompt textarea", state="attached", timeout=30_000)
     page.wait_for_function("() => document.querySelector('#storage-note')?.innerText.length > 0", timeout=30_000)
+    page.wait_for_selector("#data-notice-body", state="visible", timeout=30_000)
+    if accept:
+        accept_notice(page)
     return page
+
+
+def accept_notice(page) -> None:
+    page.locator("#data-accept").click()
+    page.wait_for_selector("#data-notice", state="hidden")
 
 
 @pytest.mark.parametrize(("locale", "lang"), [("pt-BR", "pt"), ("en-US", "en")])
 def test_every_tab_and_a_shared_view_speak_the_browsers_language(browser, web, compare_share, locale, lang):
-    page = open_page(browser, web, locale)
-    found: list[tuple[str, str]] = []
+    page = open_page(browser, web, locale, accept=False)
+    found = foreign_strings(page.evaluate(VISIBLE_TEXT), lang)  # the data-use notice too
+    accept_notice(page)
     for i in range(4):  # chat, compare, battle, leaderboard
         page.locator("button[role=tab]").nth(i).click()
         page.wait_for_timeout(300)
         page.screenshot(path=str(SHOTS / f"{lang}-tab-{i}.png"), full_page=True)
         found += foreign_strings(page.evaluate(VISIBLE_TEXT), lang)
-    page.goto(web + compare_share, wait_until="load")
+    page.goto(web + compare_share, wait_until="load")  # same browser: the notice stays accepted
     page.wait_for_function("() => document.getElementById('shared-summary')?.innerText.length > 0", timeout=30_000)
     page.screenshot(path=str(SHOTS / f"{lang}-shared.png"), full_page=True)
     texts = page.evaluate(VISIBLE_TEXT)
