@@ -85,3 +85,12 @@ def test_the_language_of_a_request():
     assert accepted_lang("en-US,en;q=0.9") == "en"
     assert accepted_lang("fr-FR,fr;q=0.9,en;q=0.5") == "en"
     assert accepted_lang("de") == "pt" and accepted_lang(None) == "en"
+
+
+def test_a_model_label_in_the_catalog_is_the_registrys_in_english():
+    """Shares and votes store the registry's (English) label; the catalog's English must be that label."""
+    from worker.models import REGISTRY
+
+    labels = {e.key: e.label for e in REGISTRY}
+    for key in (k for k in CATALOG if k.startswith("model.")):
+        assert CATALOG[key]["en"] == labels[key.removeprefix("model.")], key
