@@ -190,7 +190,7 @@ def outside_world(route) -> None:
 def test_first_visit_deep_links_and_reload_show_no_error(space_app):
     from playwright.sync_api import sync_playwright
 
-    from tests.browser.test_browser import CHROMIUM, FLAGS
+    from tests.browser.conftest import CHROMIUM, FLAGS
 
     _, url = space_app
     client = visitor(url, "192.0.2.50")
@@ -201,7 +201,7 @@ def test_first_visit_deep_links_and_reload_show_no_error(space_app):
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        context = browser.new_context(viewport={"width": 1300, "height": 1000})
+        context = browser.new_context(viewport={"width": 1300, "height": 1000}, locale="en-US")
         context.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), outside_world)
         for i, link in enumerate(links):
             page, errors, inflight = context.new_page(), [], set()
