@@ -30,6 +30,7 @@ CSS = f"""
 .{LATENT_CLASS} {{ opacity: 0.5; font-style: italic; text-decoration: underline dotted; }}
 #rio-banner {{ border-left: 4px solid #e8a400; padding-left: 8px; }}
 #lang-switch {{ flex-grow: 0; min-width: 220px; }}
+:has(> #lang-switch) {{ flex-grow: 0 !important; background: none !important; border: none !important; }}
 #data-notice {{ position: fixed; left: 0; right: 0; bottom: 0; z-index: 1000; max-height: 85vh; overflow-y: auto;
   padding: 16px 24px; background: var(--background-fill-primary); box-shadow: 0 -4px 24px rgba(0, 0, 0, 0.25); }}
 #data-link {{ background: none; border: none; box-shadow: none; text-decoration: underline; font-weight: normal; }}
