@@ -10,7 +10,7 @@ from gradio_client import Client
 
 from demo.i18n import CATALOG
 from tests.browser.conftest import SHOTS
-from tests.support.helpers import DEFAULTS, value
+from tests.support.helpers import value
 
 # every element's own text, placeholders and input values, where the element is shown
 VISIBLE_TEXT = """() => {
@@ -55,9 +55,8 @@ def foreign_strings(texts: list[str], lang: str) -> list[tuple[str, str]]:
 def compare_share(web) -> str:
     """A finished comparison (paced, thinking vs off), shared: its `?share=` query."""
     client = Client(web, verbose=False)
-    knobs = {k: v for k, v in DEFAULTS.items() if k not in ("model", "mode")} | {"max_tokens": 24}
-    client.submit({"text": "Olá", "files": []}, "paced", "thinking", "paced", "off", *knobs.values(),
-                  api_name="/compare").result()  # fmt: skip
+    sides = {"model_a": "paced", "reasoning_a": "thinking", "model_b": "paced", "reasoning_b": "off"}
+    client.submit({"text": "Olá", "files": []}, **sides, max_tokens=24, api_name="/compare").result()
     link = value(client.predict(api_name="/share_compare"))
     return "?share=" + link.rsplit("=", 1)[1]
 
