@@ -46,7 +46,7 @@ def test_compare_with_an_image_then_share_and_open_the_link(browser, web, tmp_pa
     img = tmp_path / "green.png"
     Image.new("RGB", (80, 60), (10, 200, 40)).save(img)
     page = browser.new_page(viewport={"width": 1400, "height": 1200})
-    page.goto(web + "?compare=tiny-random,paced", wait_until="load")
+    page.goto(web + "?compare=tiny-random,tiny-random", wait_until="load")  # one engine: both rows advance together
     page.wait_for_selector("#compare-prompt textarea", state="visible", timeout=30_000)
     page.locator("#compare-prompt input[type=file]").set_input_files(str(img))
     page.wait_for_selector("#compare-prompt img", timeout=15_000)
