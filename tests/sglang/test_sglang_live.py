@@ -43,8 +43,8 @@ def direct_body(model: str, mode: str, max_tokens: int, rid: str) -> dict:
 
 
 @pytest.mark.skip(
-    reason="failed once in the last full run (load 13-17, the first live request on a cold server) with "
-    "no traceback read before the session ended; the other live SwiReasoning tests passed: see the note"
+    reason="failed in the last full run: the direct request's metadata.swireasoning.latent_tokens was 0 "
+    "(the page showed latent thinking elsewhere); cause not found yet: see the closing note of stop 27"
 )
 def test_swireasoning_on_the_page_shows_the_plugins_own_counts(client, live_sglang):
     final = ask(client, PROMPT, model=RIO, reasoning="swireasoning", max_tokens=48)
