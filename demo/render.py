@@ -17,6 +17,13 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "es" if word.endswith("ch") else "s")
 
 
+def text_part(text: str) -> dict:
+    """A Chatbot text message kept verbatim: a bare string goes through `inspect.cleandoc`, which drops
+    the common indentation of its later lines (a streamed line "\n )" would show as "\n)" until a
+    later line starts at column 0) and with it an indented code block."""
+    return {"type": "text", "text": text}
+
+
 def thinking_html(turn: Turn) -> str:
     """Explicit thinking as text; latent stretches dimmed (the model was fed a mixture, not these tokens)."""
     out = []
@@ -75,7 +82,7 @@ def assistant_messages(turn: Turn, lang: str = DEFAULT_LANG) -> list[dict]:
         status = "pending" if turn.running and not turn.answer else "done"
         title = "Thinking" + (f" · {plural(turn.switches, 'switch')}" if turn.switches else "")
         msgs.append(
-            {"role": "assistant", "content": thinking_html(turn), "metadata": {"title": title, "status": status}}
+            {"role": "assistant", "content": text_part(thinking_html(turn)), "metadata": {"title": title, "status": status}}
         )
     body = turn.answer  # markdown; Gradio sanitizes any HTML in it
     if bar := turn_timeline(turn, lang):
@@ -84,7 +91,7 @@ def assistant_messages(turn: Turn, lang: str = DEFAULT_LANG) -> list[dict]:
     if footer:
         body += ("\n\n" if body else "") + "\n".join(f"<sub>{html.escape(s)}</sub>" for s in footer)
     if body:
-        msgs.append({"role": "assistant", "content": body})
+        msgs.append({"role": "assistant", "content": text_part(body)})
     return msgs
 
 
@@ -93,7 +100,7 @@ def turn_messages(turn: Turn, lang: str = DEFAULT_LANG) -> list[dict]:
     for path in turn.image_paths:
         msgs.append({"role": "user", "content": {"path": path, "mime_type": "image/png"}})
     if turn.user_text:
-        msgs.append({"role": "user", "content": turn.user_text})
+        msgs.append({"role": "user", "content": text_part(turn.user_text)})
     return msgs + assistant_messages(turn, lang)
 
 

@@ -63,7 +63,7 @@ def test_the_bar_draws_each_segment_in_proportion_with_a_sentence_for_screen_rea
 
 def test_the_answer_message_carries_the_bar_and_a_record_round_trip_keeps_it():
     session = ChatSession(turns=[folded(swir_events(stats=True))])
-    body = chat_messages(session)[-1]["content"]
+    body = chat_messages(session)[-1]["content"]["text"]
     assert 'class="swir-timeline"' in body
     again = Turn.from_record(session.turns[0].record(), "/tmp")
     assert again.stretches() == session.turns[0].stretches() and again.answer_steps == 2
@@ -71,4 +71,4 @@ def test_the_answer_message_carries_the_bar_and_a_record_round_trip_keeps_it():
 
 def test_no_thinking_no_bar():
     turn = folded([AnswerDelta(delta="4"), Stats(completion_tokens=1), Done(finish_reason="stop")])
-    assert "swir-timeline" not in chat_messages(ChatSession(turns=[turn]))[-1]["content"]
+    assert "swir-timeline" not in chat_messages(ChatSession(turns=[turn]))[-1]["content"]["text"]

@@ -83,8 +83,8 @@ def test_a_swireasoning_job_streams_each_switch_latent_step_and_the_budget_finis
     shown_thinking, shown_answer = assistant_messages(turn)
     assert shown_thinking["metadata"]["title"] == "Thinking · 3 switches"
     text = html.escape(decode([w]))
-    assert shown_thinking["content"] == f'<span class="swir-latent" title="latent step">{text}</span>{text}'
-    assert "thinking 1 explicit + 2 latent · 3 switches" in shown_answer["content"]
+    assert shown_thinking["content"]["text"] == f'<span class="swir-latent" title="latent step">{text}</span>{text}'
+    assert "thinking 1 explicit + 2 latent · 3 switches" in shown_answer["content"]["text"]
 
 
 def test_closing_a_job_mid_stream_ends_it_and_the_engine_takes_the_next(tiny):
