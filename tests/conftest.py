@@ -15,7 +15,7 @@ from tests.support.sglang_live import LiveServers
 from worker.ops import redis_server
 from worker.ops.devstack import ROOT, answers, free_port, start_web, start_worker, stop, wait_for
 from worker.ops.settings import Settings
-from worker.ops.tiny_model import build
+from worker.ops.tiny_model import build_apart
 
 ARTIFACTS = ROOT / "test-artifacts"
 LIVE_SERVERS = pytest.StashKey[LiveServers]()
@@ -39,11 +39,9 @@ def live_sglang(request) -> LiveServers:
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory) -> Path:
-    cached = ROOT / "var" / "models" / "tiny-random"
-    if (cached / "TINY_RANDOM").exists():
-        return cached
-    return build(tmp_path_factory.mktemp("models") / "tiny-random")
+def tiny_model() -> Path:
+    """The one tiny-random of the run, the live Rio server's too (built once, whoever asks first)."""
+    return build_apart(ROOT / "var" / "models" / "tiny-random")
 
 
 SGLANG_PYTHON = ROOT / ".venv-sglang" / "bin" / "python"

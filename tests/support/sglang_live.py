@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 
 from worker.ops.devstack import ROOT, free_port
-from worker.ops.tiny_model import build, build_qwen3
+from worker.ops.tiny_model import build_apart
 
 SGLANG_PYTHON = ROOT / ".venv-sglang" / "bin" / "python"
 SITE = ROOT / "tests" / "support" / "sglang_site"
@@ -40,9 +40,7 @@ QWEN = LiveModel("qwen3.5-397b-a17b", "sglang_config/qwen3.5-397b-a17b.cpu.yaml"
 
 
 def ensure_model(model: LiveModel) -> None:
-    path = ROOT / model.model_dir
-    if not (path / "TINY_RANDOM").exists():
-        (build_qwen3 if model is QWEN else build)(path)
+    build_apart(ROOT / model.model_dir, qwen3=model is QWEN)  # this runs in a background thread
 
 
 def plugin_dist() -> Path:

@@ -11,8 +11,11 @@ trained with Qwen3.5's own pre-tokenizer, so `AutoTokenizer` (which always rebui
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import logging
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, cast
 
@@ -207,6 +210,19 @@ def build_qwen3(path: Path) -> Path:
     model.generation_config.eos_token_id = token_ids["<|im_end|>"]
     model.save_pretrained(path)
     (path / "TINY_RANDOM").write_text("random weights: outputs are meaningless\n")
+    return path
+
+
+def build_apart(path: Path, qwen3: bool = False) -> Path:
+    """`build` (or `build_qwen3`) in a child process, once per path, under a file lock. torch's global
+    RNG is shared by every thread of a process: another thread drawing from it during an in-process
+    build silently changes the weights (a test run's background server start once did)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / f".{path.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (path / "TINY_RANDOM").exists():
+            cmd = [sys.executable, "-m", "worker.ops.tiny_model", str(path), *(["--qwen3"] if qwen3 else [])]
+            subprocess.run(cmd, check=True, capture_output=True)
     return path
 
 
