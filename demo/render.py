@@ -81,9 +81,8 @@ def assistant_messages(turn: Turn, lang: str = DEFAULT_LANG) -> list[dict]:
     if turn.thinking:
         status = "pending" if turn.running and not turn.answer else "done"
         title = "Thinking" + (f" · {plural(turn.switches, 'switch')}" if turn.switches else "")
-        msgs.append(
-            {"role": "assistant", "content": text_part(thinking_html(turn)), "metadata": {"title": title, "status": status}}
-        )
+        meta = {"title": title, "status": status}
+        msgs.append({"role": "assistant", "content": text_part(thinking_html(turn)), "metadata": meta})
     body = turn.answer  # markdown; Gradio sanitizes any HTML in it
     if bar := turn_timeline(turn, lang):
         body += ("\n\n" if body else "") + bar
