@@ -120,4 +120,4 @@ def table(rows: list[Standing]) -> list[list]:
     ]
 
 
-TABLE_HEADERS = ["Model", "Rating", "95% CI", "Battles", "Win rate"]  # then the catalog's `leaderboard.excluded`
+TABLE_HEADERS = ["model", "rating", "ci", "battles", "win_rate"]  # keys of the catalog's `board.` strings

@@ -13,6 +13,7 @@ from pathlib import Path
 import redis.exceptions
 
 from demo import uploads
+from demo.i18n import text
 from demo.session import ChatSession, Params, Turn
 from worker.jobs import (
     ACTIVE,
@@ -26,6 +27,7 @@ from worker.jobs import (
     Snapshot,
     check_message,
     error_event,
+    keyed_error,
 )
 
 log = logging.getLogger(__name__)
@@ -42,12 +44,8 @@ def render_interval_s(streams: int, updates_per_s: int) -> float:
 
 
 REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
-UNAVAILABLE = Error(
-    code="service_unavailable",
-    message="The service is unavailable right now (queue unreachable). Your conversation is kept; try again shortly.",
-    retryable=True,
-)
-INTERNAL = Error(code="internal", message="Something went wrong on our side with this answer.", retryable=True)
+UNAVAILABLE = keyed_error("service_unavailable", "service_unavailable", retryable=True)
+INTERNAL = keyed_error("internal", "internal", retryable=True)
 
 
 class ChatService:
@@ -91,7 +89,7 @@ class ChatService:
         try:
             down = await self.down_detail(params.model)
             if down is not None:
-                raise BackendUnavailable(f"This model is down right now ({down}). Try another model or retry soon.")
+                raise BackendUnavailable("model_down", detail=down)
             spec = session.spec_for_last(params, client_id, self.client.settings)
             session.params = params
             spec = await self.client.submit(spec)
@@ -165,9 +163,9 @@ class ChatService:
         health = await self.client.health(model)
         return health.detail if health is not None and not health.up else None
 
-    async def down_note(self, model: str) -> str:
+    async def down_note(self, model: str, lang: str) -> str:
         down = await self.down_detail(model)
-        return f"⚠️ This model is down right now: {down}." if down is not None else ""
+        return text("chat.down_note", lang, detail=down) if down is not None else ""
 
     async def stop(self, session: ChatSession) -> None:
         if session.running:
@@ -219,7 +217,7 @@ def redis_down_is_unavailable() -> Iterator[None]:
     try:
         yield
     except REDIS_DOWN as exc:
-        raise ServiceUnavailable(UNAVAILABLE.message) from exc
+        raise ServiceUnavailable("service_unavailable") from exc
 
 
 def fail(turn: Turn, error: Error) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import gradio as gr
 
 from demo.chat import ChatService, redis_down_is_unavailable
-from demo.i18n import CATALOG, DEFAULT_LANG, text
+from demo.i18n import CATALOG, I18N, text
 from demo.render import message_turns
 from demo.session import ChatSession
 from demo.widgets import Page
@@ -40,18 +40,19 @@ class FeedbackBox:
     note: gr.Markdown
 
 
-def build_feedback_box(prefix: str, lang: str = DEFAULT_LANG) -> FeedbackBox:
-    """The reason-and-comment form shown once an answer is rated (hidden until then)."""
+def build_feedback_box(prefix: str) -> FeedbackBox:
+    """The reason-and-comment form shown once an answer is rated (hidden until then), its labels said in
+    the page's language by Gradio's own i18n."""
     target = gr.State(None)
     note = gr.Markdown(elem_id=f"{prefix}-feedback-note")
     with gr.Column(visible=False, elem_id=f"{prefix}-feedback") as details:
-        gr.Markdown(text("feedback.title", lang))
+        gr.Markdown(I18N("feedback.title"))
         with gr.Row():
-            reason = gr.Dropdown([(text(f"feedback.reason.{r}", lang), r) for r in REASONS], value=None,
-                                 label=text("feedback.reason", lang), elem_id=f"{prefix}-feedback-reason")  # fmt: skip
-            comment = gr.Textbox(label=text("feedback.comment", lang), placeholder=text("feedback.comment_hint", lang),
+            reason = gr.Dropdown([(I18N(f"feedback.reason.{r}"), r) for r in REASONS], value=None,
+                                 label=I18N("feedback.reason"), elem_id=f"{prefix}-feedback-reason")  # fmt: skip
+            comment = gr.Textbox(label=I18N("feedback.comment"), placeholder=I18N("feedback.comment_hint"),
                                  lines=1, max_lines=4, elem_id=f"{prefix}-feedback-comment")  # fmt: skip
-        send = gr.Button(text("feedback.send", lang), size="sm", elem_id=f"{prefix}-feedback-send")
+        send = gr.Button(I18N("feedback.send"), size="sm", elem_id=f"{prefix}-feedback-send")
     return FeedbackBox(target, details, reason, comment, send, note)
 
 
@@ -98,12 +99,14 @@ Sides = Callable[[Any], list[tuple[ChatSession, SideRecord | None]]]  # a view's
 def wire_feedback(service: ChatService, page: Page, box: FeedbackBox, panes: list[gr.Chatbot], state: gr.State,
                   sides: Sides, view: str, share_id: gr.Textbox | None = None) -> None:  # fmt: skip
     """👍/👎 on each pane keeps a rating at once and opens the reason-and-comment form; Send adds them."""
-    settings, lang = service.client.settings, DEFAULT_LANG
+    settings = service.client.settings
     extra = [share_id] if share_id is not None else []
 
     def on_like(side: int):
-        async def like(value: Any, data: gr.LikeData, request: gr.Request, shared_as: str | None = None) -> dict:
+        async def like(value: Any, chosen: str | None, data: gr.LikeData, request: gr.Request,
+                       shared_as: str | None = None) -> dict:  # fmt: skip
             # Gradio puts the event's data and the request at their parameters' places (by annotation)
+            lang = page.lang_for(chosen, request)
             session, record = sides(value)[side]
             turn, rating = rated_turn(session, data.index), rating_of(data.liked)
             if turn is None or rating is None:
@@ -121,8 +124,9 @@ def wire_feedback(service: ChatService, page: Page, box: FeedbackBox, panes: lis
 
         return like
 
-    async def send(value: Any, target: Target | None, reason: str | None, comment: str, request: gr.Request,
-                   shared_as: str | None = None) -> dict:  # fmt: skip
+    async def send(value: Any, chosen: str | None, target: Target | None, reason: str | None, comment: str,
+                   request: gr.Request, shared_as: str | None = None) -> dict:  # fmt: skip
+        lang = page.lang_for(chosen, request)
         if target is None:
             return {box.note: text("feedback.nothing_to_send", lang)}
         _, record = sides(value)[target.side]
@@ -136,9 +140,9 @@ def wire_feedback(service: ChatService, page: Page, box: FeedbackBox, panes: lis
 
     outputs = [box.target, box.details, box.note, box.reason, box.comment]
     for i, pane in enumerate(panes):
-        pane.like(on_like(i), [state, *extra], outputs, api_visibility="private")
+        pane.like(on_like(i), [state, page.lang, *extra], outputs, api_visibility="private")
     # UI-only (it needs the rating's session state): hidden from the API page, still callable
-    box.send.click(send, [state, box.target, box.reason, box.comment, *extra], outputs,
+    box.send.click(send, [state, page.lang, box.target, box.reason, box.comment, *extra], outputs,
                    api_name=f"{view}_feedback_details", api_visibility="undocumented")  # fmt: skip
 
 

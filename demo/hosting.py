@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from demo.i18n import text
 from demo.visitor import ProxyTrust
 from worker.jobs import Settings
 
@@ -25,16 +26,21 @@ def sign_in_offered(settings: Settings) -> bool:
     return settings.on_space and bool(settings.oauth_client_id)
 
 
-def storage_note(settings: Settings) -> str:
+def examples_dir(settings: Settings) -> Path:
+    """Where the example prompts' pictures are drawn at start-up (served, like uploads)."""
+    return (settings.var_dir / "examples").resolve()
+
+
+def storage_note(settings: Settings, lang: str) -> str:
     """One line on whether share links outlive a restart."""
     if not settings.embedded_redis:
-        return "Share links are kept in this deployment's Redis."
+        return text("storage.redis", lang)
     persistent = settings.var_dir.resolve().is_relative_to(SPACE_STORAGE)
     if persistent:
-        return "Share links are kept on this Space's persistent storage and survive restarts."
+        return text("storage.persistent", lang)
     if settings.on_space:
-        return "This Space has no persistent storage: share links are lost when it restarts."
-    return f"Share links are kept under `{settings.var_dir}` on this machine."
+        return text("storage.ephemeral", lang)
+    return text("storage.local", lang, path=settings.var_dir)
 
 
 def proxy_trust(settings: Settings) -> ProxyTrust:

@@ -9,7 +9,11 @@ from pathlib import Path
 
 import gradio as gr
 from anyio import CapacityLimiter
+from starlette.middleware import Middleware
 
+from demo.hosting import examples_dir
+from demo.i18n import I18N
+from demo.page_js import EarlyScript
 from worker.jobs import Settings
 
 
@@ -33,8 +37,10 @@ def serve(demo: gr.Blocks, settings: Settings, upload_dir: Path, css: str) -> No
         server_name=settings.web_host,
         server_port=settings.web_port,
         max_threads=settings.web_job_cap,
-        allowed_paths=[str(upload_dir)],
+        allowed_paths=[str(upload_dir), str(examples_dir(settings))],
         css=css,
+        i18n=I18N,
+        app_kwargs={"middleware": [Middleware(EarlyScript)]},  # the page's language, set before Gradio starts
         show_error=True,
     )
 

@@ -160,6 +160,7 @@ def steps_of(t: TurnRecord) -> list[int]:
 class ChatSession:
     turns: list[Turn] = field(default_factory=list)
     params: Params | None = None  # what the last turn was asked with
+    lang: str = "en"  # the language its server-made texts are said in (the page sets it from the visitor's)
 
     @property
     def running(self) -> bool:

@@ -12,14 +12,13 @@ import gradio as gr
 
 from demo.battle import TABLE_HEADERS, Contender, contenders, draw, leaderboard, table
 from demo.chat import ChatService
-from demo.i18n import lang_of, text
-from demo.render import chat_messages, plural
+from demo.i18n import I18N, counted, say, text
+from demo.render import chat_messages
 from demo.session import ChatSession, Params, snapshot_of
 from demo.widgets import Page, chat_pane, pair, prompt_box, rejected_turn
-from worker.jobs import Outcome, RioError, Snapshot, Vote, VoteRefused
+from worker.jobs import Outcome, RioError, Snapshot, Vote, VoteRefused, error_event
 
-VOTES: dict[Outcome, str] = {"a": "👈 A is better", "b": "👉 B is better", "tie": "🤝 Tie", "both_bad": "👎 Both bad"}
-HIDDEN = "Two models were drawn at random; their names are shown after you vote."
+OUTCOMES: tuple[Outcome, ...] = ("a", "b", "tie", "both_bad")
 
 
 @dataclass
@@ -30,16 +29,11 @@ class Battle:
     draw: str = field(default_factory=lambda: uuid.uuid4().hex)  # this battle, for its one vote
 
 
-def reveal(b: Battle) -> str:
+def reveal(page: Page, b: Battle, lang: str) -> str:
     if b.sides is None or b.vote is None:
-        return HIDDEN
-    a, bb = b.sides
-    return f"You voted **{VOTES[b.vote]}**. A was **{a.name}**, B was **{bb.name}**. Start a new battle for another."
-
-
-def lang(request: gr.Request | None) -> str:
-    """The visitor's language, from what the browser accepts."""
-    return lang_of(request.headers.get("accept-language") if request is not None else None)
+        return text("battle.hidden", lang)
+    a, bb = (page.side(c.model, c.mode, lang) for c in b.sides)  # the stored names are English
+    return text("battle.reveal", lang, vote=text(f"battle.vote_{b.vote}", lang), a=a, b=bb)
 
 
 def refusal(exc: VoteRefused, language: str) -> str:
@@ -72,112 +66,122 @@ async def cast(service: ChatService, snapshot: Snapshot, draw: str, client_id: s
 def build_battle(service: ChatService, page: Page) -> None:
     pool = contenders(list(page.models.values()), service.client.settings.battle_contenders)
     state = gr.State(Battle())
-    info = gr.Markdown(HIDDEN if len(pool) >= 2 else "Battles need at least two models.", elem_id="battle-info")
+    info = gr.Markdown(I18N("battle.hidden" if len(pool) >= 2 else "battle.need_two"), elem_id="battle-info")
     with gr.Row():
-        pane_a = chat_pane("Model A", "battle-a")
-        pane_b = chat_pane("Model B", "battle-b")
-    textbox = prompt_box("battle-prompt", "Ask both hidden models")
+        pane_a = chat_pane(I18N("battle.model_a"), "battle-a")
+        pane_b = chat_pane(I18N("battle.model_b"), "battle-b")
+    textbox = prompt_box("battle-prompt", "battle.placeholder")
     with gr.Row():
-        buttons = {o: gr.Button(text, elem_id=f"vote-{o}") for o, text in VOTES.items()}
-        new = gr.Button("New battle", elem_id="new-battle")
+        buttons = {o: gr.Button(I18N(f"battle.vote_{o}"), elem_id=f"vote-{o}") for o in OUTCOMES}
+        new = gr.Button(I18N("battle.new"), elem_id="new-battle")
     outputs = [pane_a, pane_b, info]
 
-    async def ask(message: dict, b: Battle, request: gr.Request, **knobs: Any):
+    async def ask(message: dict, b: Battle, lang: str | None, request: gr.Request, **knobs: Any):
         """Ask two hidden models, drawn at random, the same message; their names show after a vote."""
+        lang = page.lang_for(lang, request)
+        for s in b.sessions:
+            s.lang = lang
         if b.vote is not None:
-            yield {info: "This battle is decided; start a new battle to ask again."}
+            yield {info: text("battle.decided", lang)}
             return
         up = [c for c in pool if await service.down_detail(c.model) is None]
         if b.sides is None and len(up) < 2:
-            yield {info: "Battles need at least two models that are up right now."}
+            yield {info: text("battle.need_two_up", lang)}
             return
         b.sides = b.sides or draw(up)
         sides = [Params.parse({**knobs, "model": c.model, "reasoning": c.mode}) for c in b.sides]
-        text = message.get("text") or ""
+        prompt = message.get("text") or ""
         try:
-            turn = await service.new_turn(text, message.get("files") or [], page.visitor(request))
+            turn = await service.new_turn(prompt, message.get("files") or [], page.visitor(request))
         except RioError as exc:
             for s in b.sessions:
-                s.turns.append(rejected_turn(text, exc))
+                s.turns.append(rejected_turn(prompt, exc))
             yield {pane_a: chat_messages(b.sessions[0]), pane_b: chat_messages(b.sessions[1]), state: b}
             return
         for s in b.sessions:
             s.turns.append(turn.retry())
         yield {textbox: gr.MultimodalTextbox(value=None, interactive=False), state: b}
         who = page.visitor(request)
-        held = {textbox: None, info: HIDDEN}  # see widgets.HELD_VALUES
+        held = {textbox: None, info: text("battle.hidden", lang)}  # see widgets.HELD_VALUES
         async for _ in service.run_sides(list(zip(b.sessions, sides, strict=True)), who):
             yield {**held, pane_a: chat_messages(b.sessions[0]), pane_b: chat_messages(b.sessions[1])}
-        yield {pane_a: chat_messages(b.sessions[0]), pane_b: chat_messages(b.sessions[1]), state: b, info: HIDDEN,
+        yield {pane_a: chat_messages(b.sessions[0]), pane_b: chat_messages(b.sessions[1]), state: b, info: held[info],
                textbox: gr.MultimodalTextbox(interactive=True)}  # fmt: skip
 
     def voter(outcome: Outcome):
-        async def vote(b: Battle, request: gr.Request) -> dict:
+        async def vote(b: Battle, lang: str | None, request: gr.Request) -> dict:
+            lang = page.lang_for(lang, request)
             if b.vote is not None:
-                return {info: reveal(b)}
+                return {info: reveal(page, b, lang)}
             if b.sides is None or not all(s.turns and s.turns[-1].job_id for s in b.sessions):
-                return {info: "Ask something and let both models answer before voting."}
+                return {info: text("battle.ask_first", lang)}
             if any(s.running for s in b.sessions):
-                return {info: "Wait for both answers to finish, then vote."}
+                return {info: text("battle.wait_vote", lang)}
             snapshot = snapshot_of("battle", b.sessions, [c.name for c in b.sides], outcome)
-            language = lang(request)
             try:
                 kept = await cast(service, snapshot, b.draw, page.visitor(request))
             except VoteRefused as exc:
-                return {info: refusal(exc, language)}
+                return {info: refusal(exc, lang)}
             except RioError as exc:
-                return {info: exc.message}
+                return {info: say(error_event(exc), lang)}
             b.vote = outcome
-            why = not_counted(kept, service.client.settings.voter_pair_daily_cap, language)
-            return {info: reveal(b) + (f"\n\n{why}" if why else ""), state: b}
+            why = not_counted(kept, service.client.settings.voter_pair_daily_cap, lang)
+            return {info: reveal(page, b, lang) + (f"\n\n{why}" if why else ""), state: b}
 
         return vote
 
     for outcome, button in buttons.items():
-        button.click(voter(outcome), [state], [info, state], api_name=f"vote_{outcome}", concurrency_limit=None)
-    textbox.submit(ask, [textbox, state], [*outputs, textbox, state], inputs_kwargs=page.knobs.inputs(),
+        button.click(voter(outcome), [state, page.lang], [info, state], api_name=f"vote_{outcome}",
+                     concurrency_limit=None)  # fmt: skip
+    textbox.submit(ask, [textbox, state, page.lang], [*outputs, textbox, state], inputs_kwargs=page.knobs.inputs(),
                    api_name="battle", concurrency_limit=None)  # fmt: skip
-    new.click(lambda: (Battle(), [], [], HIDDEN), None, [state, pane_a, pane_b, info], api_name="new_battle")
+    new.click(lambda: (Battle(), [], [], I18N("battle.hidden")), None, [state, pane_a, pane_b, info],
+              api_name="new_battle")  # fmt: skip
 
 
-def build_leaderboard(service: ChatService, demo: gr.Blocks) -> gr.Dataframe:
-    gr.Markdown(
-        "Ratings are a Bradley-Terry fit on the Elo scale (1000 = average) over every blind-battle vote; "
-        "ties and *both bad* count half a win each; intervals are 95% bootstrap intervals (200 resamples)."
-    )
-    headers = [*TABLE_HEADERS, text("leaderboard.excluded", "en")]  # each refresh sends the visitor's language
-    board = gr.Dataframe(headers=headers, interactive=False, elem_id="leaderboard")
+def build_leaderboard(service: ChatService, demo: gr.Blocks, page: Page) -> gr.Dataframe:
+    gr.Markdown(I18N("board.about"))
+    headers = [*(I18N(f"board.{h}") for h in TABLE_HEADERS), I18N("leaderboard.excluded")]
+    board = gr.Dataframe(headers=headers, interactive=False, elem_id="leaderboard")  # type: ignore[arg-type]
 
-    async def note(request: gr.Request) -> str:
+    async def note(lang: str | None, request: gr.Request) -> str:
+        lang = page.lang_for(lang, request)
         votes = await service.client.votes.all()
         if not votes:
-            return "No votes yet: play a blind battle and vote to start it."
-        return f"{plural(len(votes), 'vote')} so far.\n\n{counts(votes, lang(request))}"
+            return text("board.no_votes", lang)
+        return f"{counted('board.votes', len(votes), lang)}\n\n{counts(votes, lang)}"
 
     count = gr.Markdown(elem_id="leaderboard-note")
-    demo.load(note, None, [count], api_visibility="private")
-    refresh = gr.Button("Refresh", elem_id="refresh-leaderboard")
+    demo.load(note, [page.lang], [count], api_visibility="private")
+    refresh = gr.Button(I18N("board.refresh"), elem_id="refresh-leaderboard")
     with gr.Accordion("🤗", open=False, elem_id="signed-in-leaderboard"):
         signed_in_note = gr.Markdown()
-        signed_in = gr.Dataframe(headers=headers, interactive=False)
+        signed_in = gr.Dataframe(headers=headers, interactive=False)  # type: ignore[arg-type]
 
-    async def compute(request: gr.Request) -> dict:
-        return await standings(service, lang(request), signed_in_only=False)
+    async def compute(lang: str | None, request: gr.Request) -> dict:
+        return await standings(service, page, page.lang_for(lang, request), signed_in_only=False)
 
-    async def compute_signed_in(request: gr.Request) -> tuple[str, dict]:
-        language = lang(request)
-        return text("leaderboard.signed_in", language), await standings(service, language, signed_in_only=True)
+    async def compute_signed_in(lang: str | None, request: gr.Request) -> tuple[str, dict]:
+        lang = page.lang_for(lang, request)
+        return text("leaderboard.signed_in", lang), await standings(service, page, lang, signed_in_only=True)
 
-    refresh.click(compute, None, [board], api_name="leaderboard").then(note, None, [count], api_visibility="private")
-    refresh.click(compute_signed_in, None, [signed_in_note, signed_in], api_name="leaderboard_signed_in")
+    refresh.click(compute, [page.lang], [board], api_name="leaderboard").then(
+        note, [page.lang], [count], api_visibility="private"
+    )
+    refresh.click(compute_signed_in, [page.lang], [signed_in_note, signed_in], api_name="leaderboard_signed_in")
     return board
 
 
-async def standings(service: ChatService, language: str, signed_in_only: bool) -> dict:
-    """The table's value: its headers (the new column in the visitor's language) and rows."""
+async def standings(service: ChatService, page: Page, language: str, signed_in_only: bool) -> dict:
+    """The table's value: its headers and the contenders' names in the visitor's language, and rows."""
     votes = [v for v in await service.client.votes.all() if v.signed_in or not signed_in_only]
     rows = table(await asyncio.to_thread(leaderboard, votes))
-    return {"headers": [*TABLE_HEADERS, text("leaderboard.excluded", language)], "data": rows}
+    shown = {
+        c.name: page.side(c.model, c.mode, language)
+        for c in contenders(list(page.models.values()), service.client.settings.battle_contenders)
+    }
+    headers = [*(text(f"board.{h}", language) for h in TABLE_HEADERS), text("leaderboard.excluded", language)]
+    return {"headers": headers, "data": [[shown.get(row[0], row[0]), *row[1:]] for row in rows]}
 
 
 def counts(votes: list[Vote], language: str) -> str:

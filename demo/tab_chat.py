@@ -10,14 +10,14 @@ import gradio as gr
 
 from demo.chat import ChatService
 from demo.chat_edits import ChatEdits, wire_edits
+from demo.examples import CHAT_EXAMPLES, picked
 from demo.feedback import FEEDBACK_OPTIONS, build_feedback_box, wire_feedback
+from demo.i18n import I18N, text
 from demo.render import chat_messages
 from demo.session import ChatSession, Params, Turn, snapshot_of
-from demo.widgets import Page, prompt_box, rejected_turn, resume_state, share_reply, show_link
+from demo.widgets import LATEX, Page, mode_choices, prompt_box, rejected_turn, resume_state, share_reply, show_link
 from demo.wire import wire
 from worker.jobs import RioError, SideRecord
-
-RANDOM_NOTE = "⚠️ **{label}** has random weights: its answers are meaningless random text, shown to test the pipeline."
 
 
 @dataclass
@@ -27,12 +27,13 @@ class ChatTab:
     model: gr.Dropdown
     mode: gr.Radio
     banner: gr.Markdown
-    pick_model: Callable[[str], Awaitable[dict]]  # banner and default mode for a model
+    pick_model: Callable[[str, str | None, gr.Request], Awaitable[dict]]  # banner and default mode for a model
+    textbox: gr.MultimodalTextbox
 
 
-def banner_text(page: Page, key: str) -> str:
+def banner_text(page: Page, key: str, lang: str) -> str:
     e = page.models.get(key)
-    return RANDOM_NOTE.format(label=e.label) if e and e.random_weights else ""
+    return text("chat.random_note", lang, label=page.label(key, lang)) if e and e.random_weights else ""
 
 
 def chat_record(page: Page, session: ChatSession) -> SideRecord | None:
@@ -42,35 +43,38 @@ def chat_record(page: Page, session: ChatSession) -> SideRecord | None:
 def build_chat(service: ChatService, page: Page) -> ChatTab:
     models = list(page.models.values())
     default = page.models[page.default_model]
-    banner = gr.Markdown(banner_text(page, default.key), elem_id="rio-banner")
+    banner = gr.Markdown("", elem_id="rio-banner")  # filled on load, in the visitor's language
     session = gr.State(ChatSession())
-    with gr.Row():
-        with gr.Column(scale=4):
-            chatbot = gr.Chatbot(label="Chat", height=520, elem_id="chat", buttons=["copy"],
-                                 feedback_options=FEEDBACK_OPTIONS, editable="user")  # fmt: skip
+    with gr.Row(elem_id="chat-row"):
+        with gr.Column(scale=4, elem_id="chat-main"):
+            chatbot = gr.Chatbot(label=I18N("chat.label"), height=520, elem_id="chat", buttons=["copy"],
+                                 feedback_options=FEEDBACK_OPTIONS, editable="user",
+                                 latex_delimiters=LATEX)  # fmt: skip
             textbox = prompt_box("prompt")
-            with gr.Row():
-                stop = gr.Button("Stop", visible=False, variant="stop", elem_id="stop")
-                clear = gr.Button("New chat", elem_id="new-chat")
-                share = gr.Button("Share", elem_id="share-chat")
-            link = gr.Textbox(label="Share link", visible=False, buttons=["copy"], elem_id="share-link-chat")
+            with gr.Row(elem_id="chat-buttons"):
+                stop = gr.Button(I18N("chat.stop"), visible=False, variant="stop", elem_id="stop")
+                clear = gr.Button(I18N("chat.new"), elem_id="new-chat")
+                share = gr.Button(I18N("chat.share"), elem_id="share-chat")
+            link = gr.Textbox(label=I18N("chat.share_link"), visible=False, buttons=["copy"], elem_id="share-link-chat")
             feedback = build_feedback_box("chat")
-        with gr.Column(scale=1):
+        with gr.Column(scale=1, elem_id="chat-side"):
             model = gr.Dropdown(
-                choices=[(e.label, e.key) for e in models], value=default.key, label="Model", elem_id="model"
+                choices=[(e.label, e.key) for e in models], value=default.key, label=I18N("chat.model"), elem_id="model"
             )
             mode = gr.Radio(
-                ["swireasoning", "thinking", "off"],
+                mode_choices(),
                 value=default.default_reasoning,
-                label="Reasoning",
-                info="SwiReasoning switches between explicit and latent thinking",
+                label=I18N("chat.reasoning"),
+                info=I18N("chat.reasoning_info"),
+                elem_id="mode",
             )
     busy = [chatbot, textbox, stop, page.resume]  # the session State is changed in place (demo/wire.py)
 
-    async def submit(message: dict, state: ChatSession, request: gr.Request, **choice: Any):
+    async def submit(message: dict, state: ChatSession, lang: str | None, request: gr.Request, **choice: Any):
         """Ask `model` in this session's conversation (`reasoning` and the knobs set how); streams the
         conversation as chat messages, thinking collapsed, the last answer's stats under it."""
         p = Params.parse(choice)
+        state.lang = page.lang_for(lang, request)
         text = message.get("text") or ""
         try:
             turn = await service.new_turn(text, message.get("files") or [], page.visitor(request))
@@ -100,31 +104,40 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
     async def stop_job(state: ChatSession) -> None:
         await service.stop(state)
 
-    async def share_chat(state: ChatSession, request: gr.Request) -> str:
+    async def share_chat(state: ChatSession, lang: str | None, request: gr.Request) -> str:
         """A link to this session's conversation, read-only for whoever opens it (or why not yet)."""
+        lang = page.lang_for(lang, request)
         if not state.turns or state.params is None:
-            return "Nothing to share yet: ask something first."
+            return text("chat.nothing_to_share", lang)
         if state.running:
-            return "Wait for the answer to finish (or Stop it), then share."
+            return text("chat.wait_to_share", lang)
         snapshot = snapshot_of("chat", [state], [page.label(state.params.model)])
-        return await share_reply(service, page, request, snapshot)
+        return await share_reply(service, page, request, snapshot, lang)
 
-    async def pick_model(key: str) -> dict:
-        note = "\n\n".join(t for t in (banner_text(page, key), await service.down_note(key)) if t)
+    async def pick_model(key: str, lang: str | None, request: gr.Request) -> dict:
+        lang = page.lang_for(lang, request)
+        note = "\n\n".join(t for t in (banner_text(page, key, lang), await service.down_note(key, lang)) if t)
         e = page.models.get(key)
         return {banner: note, mode: gr.Radio(value=e.default_reasoning if e else "thinking")}
 
-    textbox.submit(submit, [textbox, session], busy, inputs_kwargs=page.knobs.inputs(model=model, reasoning=mode),
-                   api_name="chat", concurrency_limit=None, postprocess=False)  # fmt: skip
+    choice = page.knobs.inputs(model=model, reasoning=mode)
+    sent = [textbox, session, page.lang]
+    textbox.submit(submit, sent, busy, inputs_kwargs=choice, api_name="chat", concurrency_limit=None,
+                   postprocess=False)  # fmt: skip
+
+    def take_example(evt: gr.SelectData, lang: str | None, request: gr.Request) -> dict:
+        return {textbox: picked(CHAT_EXAMPLES, page.examples, evt, page.lang_for(lang, request))[1]}
+
+    chatbot.example_select(take_example, [page.lang], [textbox], api_visibility="private").then(
+        submit, sent, busy, inputs_kwargs=choice, api_visibility="private", concurrency_limit=None, postprocess=False
+    )
     stop.click(stop_job, [session], None, api_name="stop", concurrency_limit=None)
     clear.click(lambda: (ChatSession(), [], gr.Textbox(visible=False), None), None,
                 [session, chatbot, link, page.resume], api_name="new_chat")  # fmt: skip
-    share.click(share_chat, [session], [link], api_name="share_chat").then(
+    share.click(share_chat, [session, page.lang], [link], api_name="share_chat").then(
         show_link, None, [link], api_visibility="private"
     )
-    model.change(pick_model, [model], [banner, mode], api_visibility="private")
-    wire_edits(
-        service, ChatEdits(chatbot, textbox, session, page.knobs.inputs(model=model, reasoning=mode), busy), answer
-    )
+    model.change(pick_model, [model, page.lang], [banner, mode], api_visibility="private")
+    wire_edits(service, ChatEdits(chatbot, textbox, session, choice, busy), answer)
     wire_feedback(service, page, feedback, [chatbot], session, lambda s: [(s, chat_record(page, s))], "chat")
-    return ChatTab(session, chatbot, model, mode, banner, pick_model)
+    return ChatTab(session, chatbot, model, mode, banner, pick_model, textbox)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 import gradio as gr
 from gradio.blocks import Block
 
 from demo.chat import ChatService
+from demo.i18n import CATALOG, I18N, accepted_lang, lang_of, say, text
 from demo.knobs import KNOBS, Knob
+from demo.render import side_label
 from demo.session import ChatSession, Turn, snapshot_of
 from demo.visitor import ProxyTrust, client_id
-from worker.jobs import Error, ModelEntry, RioError, Snapshot
+from worker.jobs import ModelEntry, RioError, Snapshot, error_event
 
 # HELD_VALUES: each tick of a streaming event sends the plain value of every output that does not
 # change mid-stream (an emptied, locked textbox; the Stop label; the resume state). Gradio turns an
@@ -30,7 +33,7 @@ class Knobs:
     @classmethod
     def build(cls) -> Knobs:
         widgets: dict[str, gr.components.Component] = {}
-        with gr.Accordion("Parameters", open=False, elem_id="parameters"):
+        with gr.Accordion(I18N("knobs.title"), open=False, elem_id="parameters"):
             for row in (KNOBS[:4], KNOBS[4:]):
                 with gr.Row():
                     widgets.update((k.name, knob_widget(k)) for k in row)
@@ -43,9 +46,14 @@ class Knobs:
 
 def knob_widget(k: Knob) -> gr.components.Component:
     if k.slider is None:
-        return gr.Number(value=k.default, precision=0, label=k.label)
+        return gr.Number(value=k.default, precision=0, label=knob_label(k))
     low, high, step = k.slider
-    return gr.Slider(low, high, value=k.default, step=step, label=k.label)
+    return gr.Slider(low, high, value=k.default, step=step, label=knob_label(k))
+
+
+def knob_label(k: Knob) -> Any:
+    """The knob's label in the page's language (the catalog's `knobs.<name>`; its English is `k.label`)."""
+    return I18N(f"knobs.{k.name}")
 
 
 def share_link(request: gr.Request | None, public_url: str | None, share_id: str) -> str:
@@ -59,24 +67,42 @@ def share_link(request: gr.Request | None, public_url: str | None, share_id: str
 
 
 def rejected_turn(text: str, exc: RioError) -> Turn:
-    return Turn(user_text=text, error=Error(code=exc.code, message=exc.message))
+    return Turn(user_text=text, error=error_event(exc).model_copy(update={"retryable": False}))
 
 
-def chat_pane(label: str, elem_id: str, height: int = 480) -> gr.Chatbot:
+# Qwen models write all four; Gradio's default is `$$` only
+LATEX: list[dict[str, str | bool]] = [
+    {"left": "$$", "right": "$$", "display": True},
+    {"left": "$", "right": "$", "display": False},
+    {"left": "\\(", "right": "\\)", "display": False},
+    {"left": "\\[", "right": "\\]", "display": True},
+]
+
+
+def chat_pane(label: Any, elem_id: str, height: int = 480) -> gr.Chatbot:
     return gr.Chatbot(
-        label=label, height=height, elem_id=elem_id, buttons=["copy"], feedback_options=("Like", "Dislike")
+        label=label,
+        height=height,
+        elem_id=elem_id,
+        buttons=["copy"],
+        feedback_options=("Like", "Dislike"),  # the event's values (demo/feedback.py), not shown as text
+        latex_delimiters=LATEX,
     )
 
 
-def prompt_box(elem_id: str, placeholder: str = "Ask anything; attach or paste images") -> gr.MultimodalTextbox:
+def prompt_box(elem_id: str, placeholder: str = "chat.placeholder") -> gr.MultimodalTextbox:
     return gr.MultimodalTextbox(
-        placeholder=placeholder,
+        placeholder=I18N(placeholder),  # type: ignore[arg-type]  # Gradio's own i18n: translated in the browser
         file_types=["image"],
         file_count="multiple",
         sources=["upload"],
         elem_id=elem_id,
         show_label=False,
     )
+
+
+def mode_choices() -> list[tuple[Any, str]]:
+    return [(I18N(f"mode.{m}"), m) for m in ("swireasoning", "thinking", "off")]
 
 
 def pair() -> list[ChatSession]:
@@ -95,10 +121,30 @@ class Page:
     resume: gr.BrowserState
     public_url: str | None
     trust: ProxyTrust
+    lang: gr.State  # the visitor's language ("pt" or "en"), set on load and by the switch
+    examples: Path = Path("var/examples")  # the example prompts' pictures (demo/example_images.py)
 
-    def label(self, model: str) -> str:
+    @staticmethod
+    def lang_for(chosen: str | None, request: gr.Request | None) -> str:
+        """The page's language when it set one, else the request's `Accept-Language` (English for none)."""
+        if chosen:
+            return lang_of(chosen)
+        if request is None:
+            return accepted_lang(None)
+        linked = dict(request.query_params or {}).get("lang")  # the page's `?lang=` deep link
+        return lang_of(linked) if linked else accepted_lang(request.headers.get("accept-language"))
+
+    def label(self, model: str, lang: str = "en") -> str:
+        """A model's name for people: the registry's label (English, as stored with shares and votes), or
+        its catalog form in `lang` where the label has words in it."""
         e = self.models.get(model)
-        return e.label if e else model
+        if e is None:
+            return model
+        return text(f"model.{model}", lang) if f"model.{model}" in CATALOG else e.label
+
+    def side(self, model: str, mode: str, lang: str) -> str:
+        """`model · mode` in `lang` (a compare side, a battle contender)."""
+        return side_label(self.label(model, lang), mode, lang)
 
     def visitor(self, request: gr.Request | None) -> str:
         """The client id this request is limited as (demo/visitor.py)."""
@@ -115,10 +161,11 @@ def show_link() -> gr.Textbox:
     return gr.Textbox(visible=True)
 
 
-async def share_reply(service: ChatService, page: Page, request: gr.Request | None, snapshot: Snapshot) -> str:
+async def share_reply(service: ChatService, page: Page, request: gr.Request | None, snapshot: Snapshot,
+                      lang: str) -> str:  # fmt: skip
     """The share link for a finished conversation, or why it cannot be shared."""
     try:
         share_id = await service.share(snapshot, page.visitor(request) if request else None)
     except RioError as exc:
-        return exc.message
+        return say(error_event(exc), lang)
     return share_link(request, page.public_url, share_id)

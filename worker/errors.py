@@ -21,19 +21,27 @@
     ├── VoteRefused               a battle's second vote, or a voter past their votes per hour
     └── ShareNotFound             a share id that is malformed or unknown
 
-Errors cross process boundaries only as the `error` event (`worker.queue.protocol.Error`: code, message, retryable).
+Errors cross process boundaries only as the `error` event (`worker.queue.protocol.Error`: code, message,
+retryable, and the sentence's key and parameters, so the page can say it in the visitor's language).
+An error is raised with a key of `worker.sentences.SENTENCES` and that sentence's parameters; its `message`
+is the English sentence. A raw sentence is still accepted (English only; the page shows it as is).
 """
 
 from __future__ import annotations
+
+from worker.sentences import SENTENCES, Param, english
 
 
 class RioError(Exception):
     code = "internal"
     retryable = False
 
-    def __init__(self, message: str, *, retryable: bool | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, sentence: str, /, *, retryable: bool | None = None, **params: Param) -> None:
+        known = sentence in SENTENCES
+        self.key = sentence if known else ""
+        self.params: dict[str, Param] = params if known else {}
+        self.message = english(sentence, params) if known else sentence
+        super().__init__(self.message)
         if retryable is not None:
             self.retryable = retryable
 
@@ -123,6 +131,6 @@ class VoteRefused(RioError):
 
     code = "vote_refused"
 
-    def __init__(self, message: str, *, reason: str, limit: int = 0, wait_s: int = 0) -> None:
-        super().__init__(message, retryable=reason == "hourly")
+    def __init__(self, sentence: str, /, *, reason: str, limit: int = 0, wait_s: int = 0) -> None:
+        super().__init__(sentence, retryable=reason == "hourly", **({"limit": limit} if reason == "hourly" else {}))
         self.reason, self.limit, self.wait_s = reason, limit, wait_s

@@ -25,7 +25,9 @@ from worker.queue.protocol import (
     Stats,
     TextPart,
     error_event,
+    keyed_error,
 )
+from worker.sentences import SENTENCES, WORDS, placeholders
 from worker.store.dataset import start_dataset_push
 from worker.store.feedback import REASONS, Feedback, Rating
 from worker.store.records import Outcome, SideRecord, Snapshot, TurnRecord
@@ -36,7 +38,9 @@ __all__ = [
     "ADDRESS",
     "REASONS",
     "REJECTED",
+    "SENTENCES",
     "USER",
+    "WORDS",
     "BackendUnavailable",
     "ChatMessage",
     "Error",
@@ -66,6 +70,8 @@ __all__ = [
     "default_pair",
     "error_event",
     "job_spec",
+    "keyed_error",
+    "placeholders",
     "serve_metrics",
     "start_dataset_push",
 ]

@@ -115,7 +115,7 @@ def entry(key: str) -> ModelEntry:
     for e in REGISTRY:
         if e.key == key:
             return e
-    raise UnknownModel(f"Unknown model {key!r}.")
+    raise UnknownModel("unknown_model", key=key)
 
 
 def location(e: ModelEntry, settings: Settings) -> str | None:

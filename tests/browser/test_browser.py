@@ -2,29 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-
-import pytest
 from PIL import Image
 
-from tests.conftest import ARTIFACTS
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-SHOTS = ARTIFACTS / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield b
-        b.close()
+from tests.browser.conftest import SHOTS
+from tests.browser.test_page_language import accept_notice
 
 
 def pane_text(page, elem_id: str) -> str:
@@ -45,9 +26,10 @@ ANSWERED_NOT_DONE = """() => ['compare-a', 'compare-b'].every(id => {
 def test_compare_with_an_image_then_share_and_open_the_link(browser, web, tmp_path):
     img = tmp_path / "green.png"
     Image.new("RGB", (80, 60), (10, 200, 40)).save(img)
-    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    page = browser.new_page(viewport={"width": 1400, "height": 1200}, locale="en-US")
     page.goto(web + "?compare=tiny-random,tiny-random", wait_until="load")  # one engine: both rows advance together
     page.wait_for_selector("#compare-prompt textarea", state="visible", timeout=30_000)
+    accept_notice(page)
     page.locator("#compare-prompt input[type=file]").set_input_files(str(img))
     page.wait_for_selector("#compare-prompt img", timeout=15_000)
     page.locator("#compare-prompt textarea").fill("Describe this picture, both of you.")
@@ -66,8 +48,9 @@ def test_compare_with_an_image_then_share_and_open_the_link(browser, web, tmp_pa
     page.wait_for_function("() => document.querySelector('#share-link-compare textarea')?.value.includes('?share=')")
     link = page.locator("#share-link-compare textarea").input_value()
 
-    viewer = browser.new_page(viewport={"width": 1400, "height": 1200})
+    viewer = browser.new_page(viewport={"width": 1400, "height": 1200}, locale="en-US")
     viewer.goto(link, wait_until="load")
+    accept_notice(viewer)
     viewer.wait_for_function("() => document.getElementById('shared-info')?.innerText.includes('Comparison of')")
     viewer.wait_for_selector("#shared-a img", state="attached", timeout=15_000)
     viewer.screenshot(path=str(SHOTS / "shared-view.png"), full_page=True)
@@ -83,9 +66,10 @@ def test_compare_with_an_image_then_share_and_open_the_link(browser, web, tmp_pa
 
 
 def test_reloading_a_running_chat_replays_and_follows_it_to_the_end(browser, web):
-    page = browser.new_page(viewport={"width": 1200, "height": 1000})
+    page = browser.new_page(viewport={"width": 1200, "height": 1000}, locale="en-US")
     page.goto(web + "?model=paced", wait_until="load")
     page.wait_for_selector("#prompt textarea", state="visible", timeout=30_000)
+    accept_notice(page)
     page.wait_for_function("() => document.querySelector('#model input')?.value.startsWith('paced')")
     page.locator("#prompt textarea").fill("A long steady answer, please.")
     page.locator("#prompt textarea").press("Enter")

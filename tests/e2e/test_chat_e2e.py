@@ -91,7 +91,7 @@ def test_swireasoning_job_streams_its_counts_and_latent_marks_consistently(clien
     }
     assert (drawn["explicit"], drawn["latent"]) == (explicit, latent), bar
     assert bar.count('class="latent"') == final.thinking.count('class="swir-latent"'), "one stretch per marked one"
-    assert f"{explicit} tokens explícitos e {latent} latentes" in bar, "the text alternative says the same"
+    assert f"{explicit} explicit and {latent} latent tokens" in bar, "the text alternative says the same"
     titles = [m["metadata"].get("title", "") for m in messages if m.get("metadata")]
     want = f"Thinking · {switches} switch{'es' if switches > 1 else ''}" if switches else "Thinking"
     assert all(t == want for t in titles), "the thinking block's title counts the same switches"

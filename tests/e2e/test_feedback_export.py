@@ -51,11 +51,11 @@ def test_a_rated_answer_is_kept_with_its_conversation_and_exported_as_stored(web
     messages = chat(client, "Rate this answer.", max_tokens=12, seed=5).result()[0]
     answer = last_answer(messages)
     downs = feedback_count(settings, "down")
-    note = value(like(web, client, "chat", len(messages) - 1, False, [None])[2])
-    assert note == "👎 Obrigado! Avaliação guardada."
+    note = value(like(web, client, "chat", len(messages) - 1, False, [None, None])[2])
+    assert note == "👎 Thank you! Rating kept."  # a client that names no language: English
     assert feedback_count(settings, "down") == downs + 1
     out = client.predict("wrong", "Não respondeu à pergunta.", api_name="/chat_feedback_details")
-    assert "Obrigado! Motivo e comentário guardados." in [value(o) for o in out], out
+    assert "Thank you! Reason and comment kept." in [value(o) for o in out], out
     assert feedback_count(settings, "down") == downs + 1, "details change the record, not the count"
     [fb] = export(settings, "feedback", since, tmp_path)
     assert (fb["view"], fb["rating"], fb["reason"], fb["comment"]) == (
@@ -73,9 +73,7 @@ def test_a_rated_answer_is_kept_with_its_conversation_and_exported_as_stored(web
 def test_a_question_is_not_an_answer(web, client):
     messages = chat(client, "Only the answer can be rated.", max_tokens=4).result()[0]
     user_index = max(i for i, m in enumerate(messages) if m["role"] == "user")
-    assert (
-        value(like(web, client, "chat", user_index, True, [None])[2]) == "Só respostas terminadas podem ser avaliadas."
-    )
+    assert value(like(web, client, "chat", user_index, True, [None, None])[2]) == "Only finished answers can be rated."
     client.predict(api_name="/new_chat")
 
 

@@ -199,7 +199,7 @@ def outside_world(route) -> None:
 def test_first_visit_deep_links_and_reload_show_no_error(space_app):
     from playwright.sync_api import sync_playwright
 
-    from tests.browser.test_browser import CHROMIUM, FLAGS
+    from tests.browser.conftest import CHROMIUM, FLAGS
 
     _, url = space_app
     client = visitor(url, "192.0.2.50")
@@ -210,7 +210,7 @@ def test_first_visit_deep_links_and_reload_show_no_error(space_app):
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        context = browser.new_context(viewport={"width": 1300, "height": 1000})
+        context = browser.new_context(viewport={"width": 1300, "height": 1000}, locale="en-US")
         context.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), outside_world)
         for i, link in enumerate(links):
             page, errors, inflight = context.new_page(), [], set()
@@ -295,8 +295,8 @@ def test_data_share_links_and_quotas_follow_where_the_app_runs(tmp_path):
     assert public_url(space) == "https://a.hf.space"
     assert public_url(space.model_copy(update={"public_url": "https://rio.example"})) == "https://rio.example"
     assert public_url(Settings(space_host="a.hf.space")) is None, "SPACE_HOST alone is not a Space"
-    assert "lost when it restarts" in storage_note(space)
-    assert "persistent storage" in storage_note(space.model_copy(update={"var_dir": Path("/data/rio")}))
+    assert "lost when it restarts" in storage_note(space, "en")
+    assert "persistent storage" in storage_note(space.model_copy(update={"var_dir": Path("/data/rio")}), "en")
     s = Settings(requests_per_minute=3, jobs_per_client=2, user_requests_per_minute=9, user_jobs=5)
     assert quota("user:ana", s) == (9, 5) and quota("ip:1.2.3.4", s) == (3, 2)
 

@@ -113,11 +113,11 @@ class LocalEngine:
         flat = [img for row in images for img in row]
         if flat:
             if self.image_processor is None:
-                raise InputError("This model does not accept images.")
+                raise InputError("no_images_accepted")
             try:
                 vision = dict(self.image_processor(images=flat, return_tensors="pt"))
             except ValueError as exc:  # the processor refusing an image is the user's input, not our fault
-                raise ImageError(f"The model's image processor cannot take an image of this message ({exc}).") from exc
+                raise ImageError("image_processor", detail=str(exc)) from exc
             texts = self._expand_pads(texts, images, vision["image_grid_thw"])
         for text in texts:
             rows.append(self.tokenizer.encode(text, add_special_tokens=False))
@@ -134,7 +134,7 @@ class LocalEngine:
         for text, row in zip(texts, images, strict=True):
             pieces = text.split(IMAGE_PAD)
             if len(pieces) - 1 != len(row):
-                raise InputError("The chat template placed a different number of images than were attached.")
+                raise InputError("image_count_mismatch")
             out.append(pieces[0] + "".join(IMAGE_PAD * next(counts) + p for p in pieces[1:]))
         return out
 
@@ -234,7 +234,7 @@ class LocalBackend:
         batch = self.engine.encode([text], [images])
         if batch.input_ids.shape[1] + 1 > self.context_limit:
             raise PromptTooLong(
-                f"The conversation is {batch.input_ids.shape[1]} tokens; this model takes {self.context_limit}."
+                "prompt_too_long_tokens", tokens=int(batch.input_ids.shape[1]), limit=self.context_limit
             )
         return batch
 

@@ -29,7 +29,16 @@ WORDS = [
     "pace",
     "for",
     "load",
-    "tests",
+    "tests:",
+    # and a little math, in the delimiters models write, so the page's rendering of it is exercised too
+    "$n$",
+    "tokens",
+    "in",
+    "\\(t\\)",
+    "seconds,",
+    "$$r",
+    "=",
+    "n/t.$$",
 ]
 
 

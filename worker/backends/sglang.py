@@ -125,13 +125,14 @@ def http_error(resp: httpx.Response, label: str) -> RioError:
         detail = ""
     code = resp.status_code
     if code in (401, 403):
-        return BackendError(f"{label}: the model server refused our credentials.", retryable=False)
+        return BackendError("backend_credentials", label=label, retryable=False)
     if code == 429 or code == 503:
-        return BackendUnavailable(f"{label} is busy or starting up (HTTP {code}). Please retry in a moment.")
+        return BackendUnavailable("backend_busy", label=label, status=code)
     if code >= 500:
-        return BackendError(f"{label} failed (HTTP {code}). Please retry.", retryable=True)
-    suffix = f": {detail}" if detail else ""
-    return BackendError(f"{label} rejected the request (HTTP {code}){suffix}.", retryable=False)
+        return BackendError("backend_failed", label=label, status=code, retryable=True)
+    if detail:
+        return BackendError("backend_rejected_detail", label=label, status=code, detail=detail, retryable=False)
+    return BackendError("backend_rejected", label=label, status=code, retryable=False)
 
 
 def attempt_rid(job_id: str, attempt: int) -> str:
@@ -233,20 +234,20 @@ class _Stream:
                         return
                     yield from self.on_data(sse.data, label)
         except httpx.ConnectError as exc:
-            raise BackendUnavailable(f"{label} is unreachable right now. Please retry shortly.") from exc
+            raise BackendUnavailable("backend_unreachable", label=label) from exc
         except httpx.TimeoutException as exc:
-            raise BackendTimeout(f"{label} did not answer in time. Please retry.") from exc
+            raise BackendTimeout("backend_timeout", label=label) from exc
         except (httpx.RemoteProtocolError, httpx.ReadError, SSEError) as exc:
-            raise BackendError(f"{label} closed the connection mid-answer. Please retry.") from exc
-        raise BackendError(f"{label} ended the answer before it was complete. Please retry.")
+            raise BackendError("backend_dropped", label=label) from exc
+        raise BackendError("backend_incomplete", label=label)
 
     def on_data(self, data: str, label: str) -> Iterator[Event]:
         try:
             if data.startswith('{"error"'):
-                raise BackendError(f"{label} reported an error while answering. Please retry.", retryable=True)
+                raise BackendError("backend_reported", label=label, retryable=True)
             chunk = StreamChunk.model_validate_json(data)
         except ValidationError as exc:
-            raise BackendProtocolError(f"{label} sent a response we could not read.") from exc
+            raise BackendProtocolError("backend_unreadable", label=label) from exc
         if chunk.usage is not None:
             self.usage = chunk.usage
         if chunk.swireasoning is not None:

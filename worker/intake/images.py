@@ -75,28 +75,25 @@ def display_size(width: int, height: int, long_side: int) -> tuple[int, int]:
 def decode(data: bytes, settings: Settings) -> Image.Image:
     """The first frame, upright, bounded in bytes and pixels before any pixel is decoded."""
     if len(data) > settings.max_image_bytes:
-        mb = settings.max_image_bytes // (1024 * 1024)
-        raise ImageError(f"Image is {len(data) / 1e6:.1f} MB; the limit is {mb} MB.")
+        raise ImageError("image_too_large", mb=len(data) / 1e6, limit=settings.max_image_bytes // (1024 * 1024))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data))
             if img.format not in ALLOWED_FORMATS:
-                raise ImageError(f"Unsupported image type {img.format}; use PNG, JPEG, GIF, WEBP, BMP or TIFF.")
+                raise ImageError("image_type", format=str(img.format))
             width, height = img.size
             if width * height > settings.max_image_pixels:
-                raise ImageError(
-                    f"Image is {width}×{height} pixels; the limit is {settings.max_image_pixels / 1e6:.0f} megapixels."
-                )
+                raise ImageError("image_pixels", width=width, height=height, limit=settings.max_image_pixels / 1e6)
             img.seek(0)  # first frame of an animation
             img.load()
             return ImageOps.exif_transpose(img) or img
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageError("Image rejected: it expands to far more pixels than it claims.") from exc
+        raise ImageError("image_bomb") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ImageError("That file is not a readable image (it may be corrupt or truncated).") from exc
+        raise ImageError("image_unreadable") from exc
 
 
 def flatten(img: Image.Image) -> Image.Image:
@@ -126,7 +123,7 @@ def compact(img: Image.Image, size: tuple[int, int], max_bytes: int) -> bytes:
         if len(png) <= max_bytes and (jpeg is None or len(png) <= PNG_NEAR * len(jpeg)):
             return png
     if jpeg is None:
-        raise ImageError(f"This image holds too much detail to store in {max_bytes / 1e6:.0f} MB; send a smaller one.")
+        raise ImageError("image_detail", limit=max_bytes / 1e6)
     return jpeg
 
 
@@ -158,7 +155,7 @@ def checked_loader(load: Callable[[str], bytes], rules: VisionRules | None) -> C
             try:
                 width, height = Image.open(io.BytesIO(data)).size  # the header only
             except (UnidentifiedImageError, OSError, ValueError) as exc:
-                raise ImageError("An image of this conversation is not readable; please attach it again.") from exc
+                raise ImageError("image_stored_unreadable") from exc
             check_fits(width, height, [rules])
         return data
 
@@ -201,5 +198,5 @@ class ImageStore:
     def get_sync(self, ref: str) -> bytes:
         data = self.redis.get(ref)
         if data is None:
-            raise ImageError("An image of this conversation has expired; please attach it again.")
+            raise ImageError("image_expired")
         return bytes(data)

@@ -71,15 +71,9 @@ def check_fits(width: int, height: int, rules: list[VisionRules]) -> None:
     long, short = max(width, height), min(width, height)
     for r in rules:
         if long / short > r.max_ratio:
-            raise ImageError(
-                f"This image is {width}×{height} pixels: its long side is {long / short:,.0f} times its short "
-                f"side, and the model takes at most {r.max_ratio:g} to 1. Crop it or send it in parts."
-            )
+            raise ImageError("image_ratio", width=width, height=height, ratio=long / short, max_ratio=r.max_ratio)
         if long < r.patch:
-            raise ImageError(
-                f"This image is {width}×{height} pixels, smaller than one {r.patch}×{r.patch} patch the model "
-                "looks at. Send a larger image."
-            )
+            raise ImageError("image_too_small", width=width, height=height, patch=r.patch)
 
 
 def stored_size(width: int, height: int, rules: list[VisionRules]) -> tuple[int, int]:

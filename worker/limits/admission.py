@@ -20,6 +20,7 @@ from typing import Any
 from worker.errors import QueueFull, RateLimited
 from worker.limits.identity import quota
 from worker.ops.settings import Settings
+from worker.sentences import plural_key
 
 RECENT_JOBS = 100
 # KEYS: served. ARGV: ticket. Raises served to ticket (never lowers it).
@@ -95,8 +96,7 @@ class Admission:
         ahead, wait = ahead_of(int(ticket), served, ends)
         if ahead >= self.settings.max_queue:
             again = math.ceil(wait or 30.0)
-            waiting = f"{ahead} request{'' if ahead == 1 else 's'} waiting"
-            raise QueueFull(f"This model is busy ({waiting}). Please try again in {again} s.")
+            raise QueueFull(plural_key("queue_full", ahead), waiting=ahead, again=again)
         return int(ticket), ahead, wait
 
     async def position(self, model: str, ticket: int) -> tuple[int, float | None]:
@@ -117,14 +117,9 @@ class Admission:
         )
         if verdict == 1:
             wait = max(1, int(value))
-            raise RateLimited(
-                f"Too many requests: the limit is {limit.requests_per_minute} per minute. Try again in {wait} s."
-            )
+            raise RateLimited("rate_limited", limit=limit.requests_per_minute, wait=wait)
         if verdict == 2:
-            raise RateLimited(
-                f"You already have {value} answer{'' if value == 1 else 's'} running (limit {limit.jobs}). "
-                "Wait for one to finish or stop it, then try again."
-            )
+            raise RateLimited(plural_key("jobs_running", int(value)), running=int(value), limit=limit.jobs)
         return slots
 
     async def release(self, client: str, slots: list[str]) -> None:

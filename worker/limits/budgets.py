@@ -24,6 +24,7 @@ import redis.exceptions
 from worker.errors import FeedbackOverBudget, OverBudget, StoreFull
 from worker.ops.metrics import REFUSED, STORED
 from worker.ops.settings import Settings
+from worker.sentences import plural_key
 
 HOUR_S = 3600
 MAXMEMORY_SHARE = 0.75  # of a Redis's maxmemory that uploads and snapshots may fill; the rest is for jobs
@@ -38,12 +39,9 @@ return {0, total}
 Kind = Literal["image", "shared_image", "snapshot", "feedback"]
 
 
-def plural(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
-def wait_text(seconds: int) -> str:
-    return f"{seconds} s" if seconds < 120 else f"{math.ceil(seconds / 60)} minutes"
+def wait_of(seconds: int) -> tuple[int, str]:
+    """A wait in seconds, or in whole minutes past two of them, with its unit (a key of WORDS)."""
+    return (seconds, "s") if seconds < 120 else (math.ceil(seconds / 60), "minutes")
 
 
 class Budgets:
@@ -61,10 +59,12 @@ class Budgets:
         if not self.settings.store_budget_mb or int(info["used_memory"]) < min(x for x in limits if x):
             return
         REFUSED.labels("memory").inc()
-        noun = {"upload": "images", "share": "new share links", "feedback": "feedback"}[what]
         raise StoreFull(
-            f"The demo's storage is full right now, so it cannot take {noun}. Conversations without new "
-            "images still work, and existing share links stay readable; please try again later."
+            "store_full_upload"
+            if what == "upload"
+            else "store_full_share"
+            if what == "share"
+            else "store_full_feedback"
         )
 
     async def charge_images(self, client: str | None, nbytes: int) -> None:
@@ -74,30 +74,24 @@ class Budgets:
         over = await self._charge(client, "img", nbytes, limit if nbytes else limit - 1)
         if over is not None:
             REFUSED.labels("client_image_bytes").inc()
-            raise OverBudget(
-                f"You have sent {self.settings.image_mb_per_hour} MB of images this hour, the limit per visitor. "
-                f"Try again in {wait_text(over)}, or send the message without images."
-            )
+            wait, unit = wait_of(over)
+            raise OverBudget("image_budget", mb=self.settings.image_mb_per_hour, wait=wait, unit_word=unit)
 
     async def charge_share(self, client: str | None) -> None:
         limit = self.settings.shares_per_hour
         over = await self._charge(client, "share", 1, limit)
         if over is not None:
             REFUSED.labels("client_shares").inc()
-            raise OverBudget(
-                f"You have made {plural(limit, 'share link')} this hour, the limit per visitor. "
-                f"Try again in {wait_text(over)}."
-            )
+            wait, unit = wait_of(over)
+            raise OverBudget(plural_key("share_budget", limit), limit=limit, wait=wait, unit_word=unit)
 
     async def charge_feedback(self, client: str | None) -> None:
         limit = self.settings.feedback_per_hour
         over = await self._charge(client, "fb", 1, limit)
         if over is not None:
             REFUSED.labels("client_feedback").inc()
-            raise FeedbackOverBudget(
-                f"You have rated {plural(limit, 'answer')} this hour, the limit per visitor. "
-                f"Try again in {wait_text(over)}."
-            )
+            wait, unit = wait_of(over)
+            raise FeedbackOverBudget(plural_key("feedback_budget", limit), limit=limit, wait=wait, unit_word=unit)
 
     async def _charge(self, client: str | None, what: str, amount: int, limit: int) -> int | None:
         """None when charged; else the seconds until this client's window resets."""
@@ -115,9 +109,7 @@ class Budgets:
             written = bool(await self.redis.set(key, data, ex=ex, nx=nx))
         except redis.exceptions.OutOfMemoryError as exc:
             REFUSED.labels("redis_maxmemory").inc()
-            raise StoreFull(
-                "The demo's storage is full right now, so it cannot keep this. Please try again later."
-            ) from exc
+            raise StoreFull("store_full") from exc
         if written:
             STORED.labels(kind).inc(len(data))
         return written

@@ -1,6 +1,9 @@
 """The typed messages that cross process boundaries: the job spec and the events of a job's stream.
 
-Version 1. Every model forbids unknown fields; events are a union discriminated by `type`.
+Version 1. Every model forbids unknown fields; events are a union discriminated by `type`. The `error`
+event's `key` and `params` (the sentence's key in `worker.sentences` and its parameters) were added to
+version 1 as optional fields: a reader built before them rejects an error event that has them, so
+deploy the web before (or with) the workers.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ import uuid
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from worker.sentences import english
 
 PROTOCOL_VERSION: Literal[1] = 1
 
@@ -142,8 +147,10 @@ class Done(Event_):
 class Error(Event_):
     type: Literal["error"] = "error"
     code: str
-    message: str
+    message: str  # English; the page says `key` with `params` in the visitor's language
     retryable: bool = False
+    key: str = ""  # a key of worker.sentences.SENTENCES; "" for a sentence without one
+    params: dict[str, str | int | float] = Field(default_factory=dict)
 
 
 Event = Annotated[
@@ -163,8 +170,13 @@ def error_event(exc: Exception) -> Error:
     from worker.errors import RioError
 
     if isinstance(exc, RioError):
-        return Error(code=exc.code, message=exc.message, retryable=exc.retryable)
-    return Error(code="internal", message="The model server hit an internal error.", retryable=True)
+        return Error(code=exc.code, message=exc.message, retryable=exc.retryable, key=exc.key, params=exc.params)
+    return keyed_error("internal", "server_internal", retryable=True)
+
+
+def keyed_error(code: str, key: str, *, retryable: bool, **params: str | int | float) -> Error:
+    """An error event made here (not from a raised RioError): the sentence of `key`, in English and keyed."""
+    return Error(code=code, message=english(key, params), retryable=retryable, key=key, params=params)
 
 
 class ModelHealth(BaseModel):

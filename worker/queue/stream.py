@@ -211,7 +211,4 @@ class StreamKeeper:
 
 def worker_lost() -> WorkerLost:
     """The one sentence for a job whose worker stopped: it is never re-run, so the page says to retry."""
-    return WorkerLost(
-        "The worker running this answer stopped; it was not re-run. Nothing above was lost: please retry.",
-        retryable=True,
-    )
+    return WorkerLost("worker_lost", retryable=True)

@@ -23,7 +23,7 @@ from worker.models import entry, location
 from worker.ops import metrics
 from worker.ops.settings import Settings
 from worker.queue.celery_app import TASK_NAME, make_app
-from worker.queue.protocol import Done, Error, JobSpec, ModelHealth, Stats, error_event, health_key
+from worker.queue.protocol import Done, JobSpec, ModelHealth, Stats, error_event, health_key, keyed_error
 from worker.queue.stream import EventStream, StreamKeeper
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def backend(model: str) -> Backend:
     e = entry(model)
     where = location(e, settings())
     if where is None:
-        raise UnknownModel(f"{e.label} is not configured on this worker.")
+        raise UnknownModel("model_not_configured", label=e.label)
     if e.backend == "local":
         from worker.backends.local import LocalBackend, LocalEngine
 
@@ -68,7 +68,7 @@ def backend(model: str) -> Backend:
         from worker.backends.paced import PacedBackend
 
         return PacedBackend()
-    raise RioError(f"{e.label}: backend {e.backend!r} is not available yet.")
+    raise RioError("backend_not_available", label=e.label, backend=e.backend)
 
 
 @cache
@@ -122,7 +122,7 @@ def run_job(spec_json: str) -> None:
             log.exception("job %s failed", spec.id)
             stream.emit(error_event(exc))
         if not stream.ended:
-            stream.emit(Error(code="internal", message="The answer ended without a result.", retryable=True))
+            stream.emit(keyed_error("internal", "no_result", retryable=True))
     metrics.JOBS.labels(spec.model, stream.outcome or "none").inc()
     try:
         admission.job_ended(redis_client(), spec.model, time.monotonic() - t0)
@@ -142,13 +142,7 @@ def report_expired(request=None, expired: bool = False, **_: object) -> None:
         return
     spec = JobSpec.model_validate_json(request.args[0])
     admission.job_started(redis_client(), spec.model, spec.ticket)  # no longer waiting: later tickets move up
-    EventStream(redis_client(), spec.id, settings()).emit(
-        Error(
-            code="queue_timeout",
-            message="The queue was too long and this request expired. Please retry.",
-            retryable=True,
-        )
-    )
+    EventStream(redis_client(), spec.id, settings()).emit(keyed_error("queue_timeout", "queue_timeout", retryable=True))
 
 
 def watch_health(models: list[str], every_s: float = 10.0) -> None:

@@ -63,8 +63,7 @@ class FeedbackStore:
         if len(feedback.comment) > self.settings.feedback_max_chars:
             REFUSED.labels("feedback_size").inc()
             raise FeedbackTooLong(
-                f"This comment has {len(feedback.comment)} characters; a comment holds at most "
-                f"{self.settings.feedback_max_chars}."
+                "feedback_too_long", length=len(feedback.comment), limit=self.settings.feedback_max_chars
             )
         before = await self.get(feedback.id)
         if before is None:

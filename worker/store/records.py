@@ -94,7 +94,7 @@ class ShareStore:
         for ref in snapshot.image_refs():
             data = await self.redis.get(ref) or await self.redis.get("keep:" + ref)
             if data is None:
-                raise RioError("An image in this conversation has expired, so it cannot be shared.")
+                raise RioError("share_image_expired")
             images[ref] = bytes(data)
             shown = await self.redis.get(shown_key(ref)) or await self.redis.get("keep:" + shown_key(ref))
             if shown is not None:
@@ -104,32 +104,33 @@ class ShareStore:
     def _check_size(self, snapshot: Snapshot, nbytes: int) -> None:
         s = self.settings
         turns = max(len(side.turns) for side in snapshot.sides)
-        problem = None
+        images = len(snapshot.image_refs())
+        error = None
         if turns > s.share_max_turns:
-            problem = f"it has {turns} turns and a shared conversation holds at most {s.share_max_turns}"
-        elif len(snapshot.image_refs()) > s.share_max_images:
-            problem = f"it has {len(snapshot.image_refs())} images and a share holds at most {s.share_max_images}"
+            error = ShareTooLarge("share_too_large_turns", turns=turns, limit=s.share_max_turns)
+        elif images > s.share_max_images:
+            error = ShareTooLarge("share_too_large_images", images=images, limit=s.share_max_images)
         elif nbytes > s.share_max_mb * 1024 * 1024:
-            problem = f"it takes {nbytes / 1e6:.1f} MB and a share holds at most {s.share_max_mb} MB"
-        if problem is not None:
+            error = ShareTooLarge("share_too_large_bytes", mb=nbytes / 1e6, limit=s.share_max_mb)
+        if error is not None:
             REFUSED.labels("share_size").inc()
-            raise ShareTooLarge(f"This conversation is too large to share: {problem}. Start a new one to share.")
+            raise error
 
     async def get(self, share_id: str) -> Snapshot:
         if not SHARE_ID.match(share_id or ""):
-            raise ShareNotFound("That share link is malformed: check that it was copied whole.")
+            raise ShareNotFound("share_malformed")
         raw = await self.redis.get(f"share:{share_id}")
         if raw is None:
-            raise ShareNotFound("No shared conversation has that link (it may have been mistyped).")
+            raise ShareNotFound("share_unknown")
         try:
             return Snapshot.model_validate_json(raw)
         except ValidationError as exc:
-            raise ShareNotFound("That shared conversation is in a format this version cannot read.") from exc
+            raise ShareNotFound("share_unreadable") from exc
 
     async def image(self, ref: str) -> bytes:
         data = await self.redis.get("keep:" + ref)
         if data is None:
-            raise ShareNotFound("An image of this shared conversation is missing.")
+            raise ShareNotFound("share_image_missing")
         return bytes(data)
 
     async def shown_image(self, ref: str) -> bytes:

@@ -29,6 +29,7 @@ from worker.limits.identity import USER
 from worker.models import REGISTRY
 from worker.ops.settings import Settings
 from worker.queue.protocol import Message_
+from worker.sentences import plural_key
 from worker.store.records import Outcome, Snapshot
 
 DAY_S = 86_400
@@ -106,14 +107,14 @@ class VoteStore:
         """The voter, holding this battle's one vote and within its votes per hour; else VoteRefused."""
         voter = await self.voter(client_id)
         if not await self.redis.set(f"vote:claim:{draw}", voter.hash, nx=True, ex=CLAIM_TTL_S):
-            raise VoteRefused("This battle already has its vote: start a new battle to vote again.", reason="once")
+            raise VoteRefused("vote_once", reason="once")
         limit, hour = self.settings.votes_per_hour, int(time.time() // HOUR_S)
         if limit > 0:
             over, wait = await self.redis.eval(CHARGE_SCRIPT, 1, f"vote:{voter.hash}:h:{hour}", 1, limit, HOUR_S + 1)
             if int(over):
                 await self.unclaim(draw)  # refused for the voter, not for the battle
-                raise VoteRefused(f"You have cast {limit} votes this hour, the limit per visitor.", reason="hourly",
-                                  limit=limit, wait_s=max(1, int(wait)))  # fmt: skip
+                raise VoteRefused(plural_key("vote_hourly", limit), reason="hourly", limit=limit,
+                                  wait_s=max(1, int(wait)))  # fmt: skip
         return voter
 
     async def unclaim(self, draw: str) -> None:

@@ -15,11 +15,12 @@ import redis.asyncio as aioredis
 from demo.visitor import client_id
 from worker.errors import OverBudget, QueueFull, RateLimited, StoreFull
 from worker.limits.admission import Admission, job_ended, job_started, wait_estimate
-from worker.limits.budgets import Budgets, plural, wait_text
+from worker.limits.budgets import Budgets, wait_of
 from worker.ops import redis_server
 from worker.ops.devstack import free_port, stop
 from worker.ops.metrics import REGISTRY
 from worker.ops.settings import Settings
+from worker.sentences import english, plural_key
 
 
 @pytest.fixture(scope="module")
@@ -179,8 +180,13 @@ def test_redis_at_its_maxmemory_refuses_writes_plainly_and_counts_them(settings)
 
 
 def test_counts_and_waits_are_said_plainly():
-    assert (plural(1, "share link"), plural(2, "share link")) == ("1 share link", "2 share links")
-    assert [wait_text(s) for s in (1, 119, 120, 121, 3601)] == ["1 s", "119 s", "2 minutes", "3 minutes", "61 minutes"]
+    def share(n: int) -> str:
+        return english(plural_key("share_budget", n), {"limit": n, "wait": 3, "unit_word": "minutes"})
+
+    assert share(1).startswith("You have made 1 share link this hour") and "Try again in 3 minutes." in share(1)
+    assert share(2).startswith("You have made 2 share links this hour")
+    waits = [wait_of(s) for s in (1, 119, 120, 121, 3601)]
+    assert waits == [(1, "s"), (119, "s"), (2, "minutes"), (3, "minutes"), (61, "minutes")]
 
 
 def test_the_store_budget_is_in_mib_with_one_sentence_per_kind_each_counted(settings):

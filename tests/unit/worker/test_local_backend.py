@@ -80,7 +80,7 @@ def test_a_swireasoning_job_streams_each_switch_latent_step_and_the_budget_finis
     turn = Turn(user_text="Think, then answer.", job_id=spec.id)  # what the page makes of these events
     for event in events:
         turn.apply(event)
-    shown_thinking, shown_answer = assistant_messages(turn)
+    shown_thinking, shown_answer = assistant_messages(turn, "en")
     assert shown_thinking["metadata"]["title"] == "Thinking · 3 switches"
     text = html.escape(decode([w]))
     assert shown_thinking["content"]["text"] == f'<span class="swir-latent" title="latent step">{text}</span>{text}'

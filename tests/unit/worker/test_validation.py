@@ -88,4 +88,4 @@ def test_a_bound_below_or_on_a_nested_field_without_a_plain_name_is_said_with_it
 
     with pytest.raises(ValidationError) as below:
         Outer.model_validate({"inner": {"n": 7}})
-    assert explain(below.value) == "inner.n must be below 5."
+    assert explain(below.value).message == "inner.n must be below 5."
