@@ -15,8 +15,10 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 SHOTS = ARTIFACTS / "screenshots"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator:
+    """Closed when tests/browser/ ends: an open sync Playwright holds an event loop in this thread, and every
+    later `asyncio.run` (the Redis and hub tests) would fail with "cannot be called from a running event loop"."""
     from playwright.sync_api import sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)

@@ -25,6 +25,7 @@ from worker.jobs import Settings, Vote, available
 from worker.ops.devstack import ROOT, env_for, free_port, start_web, stop
 
 VOTES_PER_HOUR, PAIR_CAP = 6, 2
+PT_BR = {"Accept-Language": "pt-BR,pt;q=0.9"}  # a Brazilian visitor: the replies are said in Portuguese
 SECRET = uuid.uuid4().hex  # this web's own voters: counters no other test's votes touch
 KNOBS = {**{k: v for k, v in DEFAULTS.items() if k not in ("model", "reasoning")}, "max_tokens": 10}
 VOTER = hmac.new(SECRET.encode(), b"ip:127.0.0.1", hashlib.sha256).hexdigest()[:32]  # every client here
@@ -49,6 +50,11 @@ def battle(client: Client, prompt: str = "Which of you is better?") -> tuple[lis
     return value(out[0]), value(out[1])
 
 
+def english_board(url: str) -> dict[str, list]:
+    """The leaderboard's rows by the stored (English) side names: what an API client without Accept-Language reads."""
+    return {row[0]: row for row in Client(url, verbose=False).predict(api_name="/leaderboard")["data"]}
+
+
 def stored(r) -> list[Vote]:
     return [Vote.model_validate_json(raw) for raw in r.lrange("votes", 0, -1)]
 
@@ -65,7 +71,7 @@ def rating(votes: list[Vote], name: str) -> float:
 
 
 def test_a_battle_where_a_side_names_a_model_is_kept_but_not_counted(vote_web, r, settings):
-    client = Client(vote_web, verbose=False)
+    client = Client(vote_web, verbose=False, headers=PT_BR)
     a, _ = battle(client, "echo: I am Qwen")  # the paced backend says it
     assert "Qwen" in last_answer(a).thinking + last_answer(a).answer, a
     reply = client.predict(api_name="/vote_a")
@@ -73,7 +79,7 @@ def test_a_battle_where_a_side_names_a_model_is_kept_but_not_counted(vote_web, r
     vote = stored(r)[-1]
     assert (vote.excluded, vote.reason, vote.voter) == ("names_a_model", "answer A names Qwen", VOTER)
     assert r.get(f"share:{vote.battle}") is not None, "the battle is kept"
-    board = {row[0]: row for row in client.predict(api_name="/leaderboard")["data"]}
+    board = english_board(vote_web)
     excluded = sum(not v.counted and vote.a in (v.a, v.b) for v in stored(r))
     assert board[vote.a][5] == excluded >= 1, board[vote.a]
     assert board[vote.a][3] == sum(v.counted and vote.a in (v.a, v.b) for v in stored(r)), "not among the counted"
@@ -90,7 +96,7 @@ def export(settings) -> list[dict]:
 
 
 def test_a_stuffing_voter_gets_one_vote_per_battle_its_hourly_votes_and_a_capped_influence(vote_web, r):
-    client = Client(vote_web, verbose=False)
+    client = Client(vote_web, verbose=False, headers=PT_BR)
     battle(client)
     n = len(stored(r))
     double = [client.submit(api_name="/vote_a"), client.submit(api_name="/vote_b")]  # a double click
@@ -113,7 +119,7 @@ def test_a_stuffing_voter_gets_one_vote_per_battle_its_hourly_votes_and_a_capped
     assert len(counted) == min(accepted, allowed), "the daily cap on one voter's pair"
     assert all(v.reason for v in mine(r) if v.excluded == "voter_pair_cap")
     after = [v for v in stored(r) if v.counted]
-    board = {row[0]: row for row in client.predict(api_name="/leaderboard")["data"]}
+    board = english_board(vote_web)
     assert board[target][1] == round(rating(after, target)), "the table shows the counted votes' rating"
     wins = [Vote(battle="x" * 24, a=target, b=other, outcome="a") for _ in range(accepted)]
     cap_allows = rating(before + wins[:allowed], target) - rating(before, target)
