@@ -12,6 +12,7 @@ import pytest
 import redis
 
 from tests.support.sglang_live import LiveServers
+from tests.support.sse_tee import SseTee
 from worker.ops import redis_server
 from worker.ops.devstack import ROOT, answers, free_port, start_web, start_worker, stop, wait_for
 from worker.ops.settings import Settings
@@ -120,10 +121,19 @@ def web(settings, redis_proc, worker_proc, sglang_worker) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def live_settings(tmp_path_factory, settings, live_sglang) -> Settings:
-    """The stack against the live servers: Rio's URL lists a dead replica first (the job must move on)."""
+def rio_tee(live_sglang) -> Iterator[SseTee]:
+    """The live Rio server behind a relay that keeps what it sent for each request (tests/support/sse_tee.py)."""
+    tee = SseTee(live_sglang.url("rio-3.5-open-397b"))
+    yield tee
+    tee.close()
+
+
+@pytest.fixture(scope="session")
+def live_settings(tmp_path_factory, settings, live_sglang, rio_tee) -> Settings:
+    """The stack against the live servers: Rio's URL lists a dead replica first (the job must move on), then
+    the relay in front of the live Rio server."""
     return settings.model_copy(update={
-        "rio_sglang_url": f"http://127.0.0.1:9,{live_sglang.url('rio-3.5-open-397b')}",
+        "rio_sglang_url": f"http://127.0.0.1:9,{rio_tee.url}",
         "qwen_sglang_url": live_sglang.url("qwen3.5-397b-a17b"),
         "sglang_read_timeout_s": 300.0,  # a first image prefill on a busy shared 2-core CI machine
         "redis_url": f"redis://127.0.0.1:{free_port()}/0",

@@ -10,7 +10,7 @@ import pytest
 from gradio_client import Client
 
 from demo.knobs import KNOBS
-from tests.support.gradio_wire import chatbot_event, config, run_event
+from tests.support.gradio_wire import WireSession, api_event, chatbot_event, config, run_event
 from tests.support.helpers import DEFAULTS, chat, last_answer, text_of, tokens_within, value
 
 
@@ -33,26 +33,34 @@ def users(messages: list[dict]) -> list[str]:
     return [text_of(m) for m in messages if m["role"] == "user"]
 
 
-@pytest.mark.skip(
-    reason="two SSE readers of one Gradio session: the gradio_client still following the old answer "
-    "can take the retry's completion message, so this wait can hang; needs one reader for both events"
-)
-def test_retry_is_a_new_job_and_the_old_one_stops(web, client):
-    old = chat(client, "Write a very long answer.", model="paced", max_tokens=2000, reasoning="off")
-    for out in old:
-        if last_answer(out[0]).answer:
+def test_retry_is_a_new_job_and_the_old_one_stops(web):
+    """Chat and retry in one session whose one event stream this test reads (see WireSession)."""
+    cfg, session = config(web), WireSession(web)
+
+    def knobs(max_tokens: int) -> list:
+        return [{**DEFAULTS, "max_tokens": max_tokens}[k.name] for k in KNOBS]
+
+    asked = session.join(api_event(cfg, "chat"), [{"text": "Write a very long answer.", "files": []}, None, None,
+                                                  "paced", "off", *knobs(2000)])  # fmt: skip
+    updates = session.updates()
+    for eid, _, out in updates:
+        if eid == asked and last_answer(out[0]).answer:
             break
-    index = len(out[0]) - 1
     retried_at = time.monotonic()
-    messages = send(
-        web, client, "retry", {"index": index, "value": None}, model="paced", reasoning="off", max_tokens=8
-    )[0]
-    while not old.done():  # the old answer's job was cancelled: its event ends at once, not after 2000 tokens
-        time.sleep(0.05)
-    assert time.monotonic() - retried_at < 5
+    retry = {"index": len(out[0]) - 1, "value": None}
+    retried = session.join(chatbot_event(cfg, "chat", "retry"), [None, "paced", "off", *knobs(8)], retry)
+    ended: dict[str, tuple[float, list]] = {}
+    for eid, completed, out in updates:
+        if completed:
+            ended[eid] = (time.monotonic() - retried_at, out)
+        if len(ended) == 2:
+            break
+    session.close()
+    # the old answer's job was cancelled: its event ends at once, not after 2000 tokens
+    assert ended[asked][0] < 5, ended[asked][0]
+    messages = ended[retried][1][0]
     assert users(messages) == ["Write a very long answer."], "the question once, its answer replaced"
     assert "8 tokens" in last_answer(messages).footer and "Stopped" not in last_answer(messages).footer
-    client.predict(api_name="/new_chat")
 
 
 def test_an_edited_question_is_answered_anew_and_undo_gives_it_back(web, client):
