@@ -27,13 +27,19 @@ SWIR_TESTS = [
     f"{UNIT}/swireasoning/test_swireasoning_rules.py",
     f"{UNIT}/swireasoning/test_swireasoning_equivalence.py",
 ]
-# module -> the fast tests that cover it (unit tests only: no web, no Celery worker)
+# the tests of e2e/test_vision.py that start nothing (the processor's own rules, checked against transformers)
+VISION = [f"tests/e2e/test_vision.py::{name}" for name in (
+    "test_smart_resize_is_the_processors_own", "test_the_ratio_limit_is_exactly_the_processors",
+    "test_what_the_processor_refuses_is_refused_at_intake_with_its_sentence",
+    "test_small_images_and_screenshots_stay_lossless",
+)]  # fmt: skip
+# module -> the fast tests that cover it (no web, no Celery worker)
 TARGETS: dict[str, list[str]] = {
     "worker/intake/validation.py": [f"{UNIT}/worker/test_bad_input.py", f"{UNIT}/worker/test_validation.py"],
     "worker/limits/admission.py": [f"{UNIT}/worker/test_limits_redis.py"],
     "worker/limits/budgets.py": [f"{UNIT}/worker/test_limits_redis.py"],
-    "worker/intake/images.py": [f"{UNIT}/worker/test_images.py", f"{UNIT}/worker/test_bad_input.py"],
-    "worker/intake/vision.py": [f"{UNIT}/worker/test_images.py"],
+    "worker/intake/images.py": [f"{UNIT}/worker/test_images.py", f"{UNIT}/worker/test_bad_input.py", *VISION],
+    "worker/intake/vision.py": [f"{UNIT}/worker/test_images.py", *VISION],
     "swireasoning/controller.py": SWIR_TESTS,
     "swireasoning/mixture.py": SWIR_TESTS,
     "demo/battle.py": [f"{UNIT}/demo/test_leaderboard.py"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import random
 
 import numpy as np
@@ -55,7 +56,10 @@ def test_smart_resize_is_the_processors_own():
     rng = random.Random(0)
     sizes = [(rng.randint(1, 9000), rng.randint(1, 9000)) for _ in range(400)] + [(1, 200), (200, 1), (1, 201)]
     for rules in (QWEN3_5, TINY_RANDOM):
-        for h, w in sizes:
+        # off-grid sides whose grid rounding lands exactly on max_pixels or min_pixels: where `>` and `<` matter
+        top, bottom = math.isqrt(rules.max_pixels), math.isqrt(rules.min_pixels)
+        edges = [(top + 4, top), (top, top + 4), (bottom + 1, bottom), (bottom, bottom + 1)]
+        for h, w in sizes + edges:
             try:
                 ours: tuple[int, int] | str = smart_resize(h, w, rules)
             except ValueError:
