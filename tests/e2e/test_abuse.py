@@ -173,45 +173,50 @@ def test_the_webs_copies_on_disk_expire_with_their_redis_keys(tmp_path):
     assert not old.exists() and fresh.exists()
 
 
+def share_refusal(settings, side, client: str) -> str:
+    """The sentence ShareStore refuses a one-side chat snapshot with (it must refuse it)."""
+    import asyncio
+
+    import redis.asyncio as aioredis
+
+    from worker.errors import ShareTooLarge
+    from worker.store.records import ShareStore, Snapshot
+
+    async def go() -> str:
+        redis_client = aioredis.Redis.from_url(settings.redis_url)
+        try:
+            with pytest.raises(ShareTooLarge) as refused:
+                await ShareStore(redis_client, settings).put(Snapshot(kind="chat", sides=[side]), client=client)
+            return refused.value.message
+        finally:
+            await redis_client.aclose()
+
+    return asyncio.run(go())
+
+
 @pytest.mark.parametrize(
     ("turns", "images", "sentence"),
     [(65, 0, "it has 65 turns and a shared conversation holds at most 64"),
      (2, 17, "it has 17 images and a share holds at most 16")],
 )  # fmt: skip
 def test_a_share_snapshot_has_a_size_cap(settings, redis_proc, turns, images, sentence):
-    import asyncio
 
-    import redis.asyncio as aioredis
-
-    from worker.errors import ShareTooLarge
     from worker.queue.protocol import Reasoning, Sampling
-    from worker.store.records import ShareStore, SideRecord, Snapshot, TurnRecord
+    from worker.store.records import SideRecord, TurnRecord
 
     refs = [f"img:{i:064x}" for i in range(images)]
     records = [TurnRecord(user_text="hi", image_refs=refs if t == 0 else []) for t in range(turns)]
     side = SideRecord(model="paced", label="paced", sampling=Sampling(), reasoning=Reasoning(mode="off"), turns=records)
 
-    async def go() -> str:
-        client = aioredis.Redis.from_url(settings.redis_url)
-        try:
-            with pytest.raises(ShareTooLarge) as refused:
-                await ShareStore(client, settings).put(Snapshot(kind="chat", sides=[side]), client="ip:10.9.2.1")
-            return refused.value.message
-        finally:
-            await client.aclose()
-
-    assert asyncio.run(go()) == f"This conversation is too large to share: {sentence}. Start a new one to share."
+    refusal = share_refusal(settings, side, "ip:10.9.2.1")
+    assert refusal == f"This conversation is too large to share: {sentence}. Start a new one to share."
 
 
 def test_a_share_holds_at_most_rio_share_max_mb_of_json_and_images_together(settings, r):
     """0.6 MB of text passes alone; with its 0.6 MB image the snapshot is over RIO_SHARE_MAX_MB=1."""
-    import asyncio
 
-    import redis.asyncio as aioredis
-
-    from worker.errors import ShareTooLarge
     from worker.queue.protocol import Reasoning, Sampling
-    from worker.store.records import ShareStore, SideRecord, Snapshot, TurnRecord
+    from worker.store.records import SideRecord, TurnRecord
 
     ref = "img:" + "5" * 64
     r.set(ref, os.urandom(600_000), ex=60)
@@ -219,17 +224,8 @@ def test_a_share_holds_at_most_rio_share_max_mb_of_json_and_images_together(sett
     side = SideRecord(model="paced", label="paced", sampling=Sampling(), reasoning=Reasoning(mode="off"), turns=[turn])
     one_mb = settings.model_copy(update={"share_max_mb": 1})
 
-    async def go() -> str:
-        client = aioredis.Redis.from_url(settings.redis_url)
-        try:
-            with pytest.raises(ShareTooLarge) as refused:
-                await ShareStore(client, one_mb).put(Snapshot(kind="chat", sides=[side]), client="ip:10.9.2.2")
-            return refused.value.message
-        finally:
-            await client.aclose()
-
     try:
-        message = asyncio.run(go())
+        message = share_refusal(one_mb, side, "ip:10.9.2.2")
     finally:
         r.delete(ref)
     assert message == ("This conversation is too large to share: it takes 1.2 MB and a share holds at most 1 MB. "

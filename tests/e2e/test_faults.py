@@ -139,13 +139,18 @@ def test_redis_stopped_mid_stream_says_unavailable_and_everything_recovers_after
     print(f"\nrecovered {time.monotonic() - t0:.1f} s after Redis came back")
 
 
+def shared_chat(url: str, prompt: str) -> tuple[Client, str, list]:
+    """A new chat answered by the paced backend, shared: (its client, the share id, what the link opens)."""
+    client = Client(url, verbose=False)
+    client.predict(api_name="/new_chat")
+    paced(client, prompt, 12).result()
+    share_id = value(client.predict(api_name="/share_chat")).rsplit("=", 1)[1]
+    return client, share_id, [value(x) for x in client.predict(share_id, api_name="/open_share")[:2]]
+
+
 def test_share_links_survive_a_restart_of_the_web_and_of_the_embedded_redis(stack):
     s, procs = stack["settings"], stack["procs"]
-    client = Client(stack["url"], verbose=False)
-    client.predict(api_name="/new_chat")
-    paced(client, "Keep this.", 12).result()
-    share_id = value(client.predict(api_name="/share_chat")).rsplit("=", 1)[1]
-    before = [value(x) for x in client.predict(share_id, api_name="/open_share")[:2]]
+    _, share_id, before = shared_chat(stack["url"], "Keep this.")
     stop(procs["web"])
     procs["redis"].send_signal(signal.SIGTERM)  # a clean stop: the append-only file is flushed
     procs["redis"].wait()
@@ -158,11 +163,7 @@ def test_share_links_survive_a_restart_of_the_web_and_of_the_embedded_redis(stac
 def test_a_share_link_survives_redis_killed_with_sigkill(stack):
     """No clean stop: the link opens from what the append-only file held when Redis was killed."""
     s, procs = stack["settings"], stack["procs"]
-    client = Client(stack["url"], verbose=False)
-    client.predict(api_name="/new_chat")
-    paced(client, "Keep this through a crash.", 12).result()
-    share_id = value(client.predict(api_name="/share_chat")).rsplit("=", 1)[1]
-    before = [value(x) for x in client.predict(share_id, api_name="/open_share")[:2]]
+    client, share_id, before = shared_chat(stack["url"], "Keep this through a crash.")
     procs["redis"].send_signal(signal.SIGKILL)
     procs["redis"].wait()
     procs["redis"] = redis_server.start(s, log_path=s.var_dir / "redis.log")

@@ -44,6 +44,12 @@ def wait_of(seconds: int) -> tuple[int, str]:
     return (seconds, "s") if seconds < 120 else (math.ceil(seconds / 60), "minutes")
 
 
+def refused(over: int, budget: str) -> tuple[int, str]:
+    """Count a refusal of the per-client hourly `budget`; the wait until its reset, `over` seconds away."""
+    REFUSED.labels(budget).inc()
+    return wait_of(over)
+
+
 class Budgets:
     """Web side (asyncio Redis client): checks and charges the budgets; each refusal one sentence."""
 
@@ -73,24 +79,21 @@ class Budgets:
         limit = self.settings.image_mb_per_hour * 1024 * 1024
         over = await self._charge(client, "img", nbytes, limit if nbytes else limit - 1)
         if over is not None:
-            REFUSED.labels("client_image_bytes").inc()
-            wait, unit = wait_of(over)
+            wait, unit = refused(over, "client_image_bytes")
             raise OverBudget("image_budget", mb=self.settings.image_mb_per_hour, wait=wait, unit_word=unit)
 
     async def charge_share(self, client: str | None) -> None:
         limit = self.settings.shares_per_hour
         over = await self._charge(client, "share", 1, limit)
         if over is not None:
-            REFUSED.labels("client_shares").inc()
-            wait, unit = wait_of(over)
+            wait, unit = refused(over, "client_shares")
             raise OverBudget(plural_key("share_budget", limit), limit=limit, wait=wait, unit_word=unit)
 
     async def charge_feedback(self, client: str | None) -> None:
         limit = self.settings.feedback_per_hour
         over = await self._charge(client, "fb", 1, limit)
         if over is not None:
-            REFUSED.labels("client_feedback").inc()
-            wait, unit = wait_of(over)
+            wait, unit = refused(over, "client_feedback")
             raise FeedbackOverBudget(plural_key("feedback_budget", limit), limit=limit, wait=wait, unit_word=unit)
 
     async def _charge(self, client: str | None, what: str, amount: int, limit: int) -> int | None:
