@@ -160,6 +160,14 @@ class SwiRController:
         self.eos_ids = torch.tensor(cfg.eos_ids, dtype=torch.long, device=device)
         self._conv = torch.tensor(cfg.convergence_ids, dtype=torch.long, device=device)
         self._term = torch.tensor(cfg.termination_ids, dtype=torch.long, device=device)
+        # what an armed queue holds: row 0 convergence, row 1 termination (padded), and their lengths
+        self._armings = torch.zeros(2, qlen, dtype=torch.long, device=device)
+        self._armings[0, : self._conv.numel()], self._armings[1, : self._term.numel()] = self._conv, self._term
+        self._arming_len = torch.tensor([self._conv.numel(), self._term.numel()], device=device)
+        self._anchors = torch.tensor([cfg.think_id, cfg.end_think_id], device=device)  # by to_explicit
+        # a host fact from the rows' parameters (as `blended_shard`'s k_max): without switch control no
+        # queue or answer budget is ever armed, so the step skips that part of the state machine
+        self.switch_control = cfg.max_switch_count is not None
 
     def _field(self, name: str) -> Tensor:
         return getattr(self, "step_" if name == "step" else name)
@@ -176,6 +184,7 @@ class SwiRController:
         """Start rows `rows` afresh (a new request in an engine slot), optionally with their own
         alpha0 / beta0 / window / max_switch_count / max_new_tokens."""
         fresh = SwiRController(replace(self.cfg, **params), rows.numel(), device=rows.device)
+        self.switch_control |= fresh.switch_control  # never back: other rows may hold an armed queue
         for name in ROW_FIELDS:
             self._field(name)[rows] = fresh._field(name)
 
@@ -183,7 +192,8 @@ class SwiRController:
         """logits: [b, V] raw (T=1, unfiltered); sampled: [b] -> the step's Directive.
 
         With `rows` ([b] slot indices), only those rows' state is read and written back. Either way the
-        state tensors are updated in place, so a CUDA graph of `step` carries the state across replays."""
+        state tensors are updated in place, so a CUDA graph of `step` carries the state across replays
+        (a graph captured while `switch_control` was off lacks that part: capture again once it is on)."""
         if rows is None:
             return self._step(logits, sampled)
         view = object.__new__(SwiRController)
@@ -201,20 +211,25 @@ class SwiRController:
         return self._advance(entropy(probs), sampled, probs)
 
     # The state machine below updates every state tensor in place (`|=`, `+=`, `masked_fill_`,
-    # `out=`) and spends few operations: on a small model on the CPU each costs about what its
-    # dispatch costs, so the controller's share of a decode step is its operation count.
+    # `out=`) and spends few operations, each on tensors of one dtype (a mixed pair costs a copy): on a
+    # small model on the CPU each costs about what its dispatch costs, so the controller's share of a
+    # decode step is its operation count.
 
     def _advance(self, h: Tensor, sampled: Tensor, probs: Tensor | None) -> Directive:
         """The per-row state machine, given each row's entropy `h` ([b])."""
         self.locked |= sampled == self.cfg.end_think_id  # the sampled token locks; a forced one does not
-        ids = self._inject(sampled)
+        ids = self._inject(sampled) if self.switch_control else sampled
         first = self.step_ == 0
-        to_explicit, to_latent, switched = self._switch(h, first)
-        latent = ~(self.mode.bool() | self.locked | member(ids, self.math_ids))
+        explicit = self.mode.bool()
+        to_explicit, to_latent, switched = self._switch(h, first, explicit)
+        latent = ~((explicit ^ switched) | self.locked | member(ids, self.math_ids))
         mix_weight, anchor_weight, anchor_id = self._blend(to_explicit, to_latent, switched, first)
-        self._arm(to_explicit & (self.max_switch >= 0))
-        self.budget.sub_(1).clamp_(min=-1)  # a running budget counts down; -1 (none) stays
-        budget_hit = self.budget == 0
+        if self.switch_control:
+            self._arm(to_explicit)
+            self.budget.sub_(1).clamp_(min=-1)  # a running budget counts down; -1 (none) stays
+            budget_hit = self.budget == 0
+        else:
+            budget_hit = torch.zeros_like(first)
         self.step_ += 1
         return Directive(
             ids=ids,
@@ -234,26 +249,24 @@ class SwiRController:
     def _inject(self, sampled: Tensor) -> Tensor:
         """Rows with an armed queue emit its next token instead of the sampled one (l.305-315)."""
         injecting = self.queue_pos < self.queue_len
-        pos = self.queue_pos.clamp(max=self.queue.shape[1] - 1)
-        forced = self.queue.gather(1, pos[:, None]).squeeze(1)
-        self.queue_pos += injecting
+        forced = self.queue.gather(1, self.queue_pos.clamp(max=self.queue.shape[1] - 1)[:, None])[:, 0]
+        self.queue_pos.add_(injecting.long())
         return torch.where(injecting, forced, sampled)
 
-    def _switch(self, h: Tensor, first: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    def _switch(self, h: Tensor, first: Tensor, explicit: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """The entropy rule (l.318-330): the first step sets the reference; after it, latent->explicit
         on any drop below it, explicit->latent on a rise once the dwell window has passed. (A row's
         first step is latent, as every row starts, so only latent->explicit needs `started`.)"""
         h = h if h.dtype == self.h_ref.dtype else h.to(self.h_ref.dtype)
         started = ~first
-        self.stay += started
-        explicit = self.mode.bool()
-        to_explicit = started & ~explicit & (h < self.h_ref)
+        self.stay.add_(started.long())
+        to_explicit = started & (h < self.h_ref) & ~explicit
         to_latent = explicit & (h > self.h_ref) & (self.stay >= self.window) & ~self.locked
         switched = to_explicit | to_latent
-        self.mode ^= switched  # LATENT <-> EXPLICIT
+        self.mode ^= switched.to(torch.int8)  # LATENT <-> EXPLICIT
         self.stay.masked_fill_(switched, 0)
         torch.where(switched | first, h, self.h_ref, out=self.h_ref)
-        self.count += to_explicit
+        self.count.add_(to_explicit.long())
         return to_explicit, to_latent, switched
 
     def _blend(
@@ -263,23 +276,19 @@ class SwiRController:
         alpha/beta ramps (l.341-350), computed in float64 in the official order, so both weights
         round as the official Python floats do (1 - 0.9 rounds to the float32 of 0.1)."""
         start = torch.where(to_latent, self.alpha0, self.beta0)  # the ramp a switching row takes
-        ramp = start + (1 - start) * self.step_ / self.max_new
+        ramp = (1 - start).mul_(self.step_).div_(self.max_new).add_(start)  # start + (1 - start) * step / max_new
         weight = torch.where(switched, ramp, 1.0).masked_fill_(first, 0.9)
-        anchor = (to_explicit * (self.cfg.end_think_id - self.cfg.think_id) + self.cfg.think_id).masked_fill_(
-            first, self.cfg.anchor_linebreak
-        )
+        anchor = self._anchors[to_explicit.long()].masked_fill_(first, self.cfg.anchor_linebreak)
         return weight.float(), (1 - weight).float(), anchor
 
     def _arm(self, to_explicit: Tensor) -> None:
-        """Convergence (C <= count <= 2C) and termination (count > 2C) on a latent->explicit switch."""
-        c, twice = self.max_switch, 2 * self.max_switch
-        converge = to_explicit & (self.count >= c) & (self.count <= twice)
-        terminate = to_explicit & (self.count > twice)
-        for trig, ids in ((converge, self._conv), (terminate, self._term)):
-            if ids.numel() == 0:
-                continue
-            head = self.queue[:, : ids.numel()]
-            torch.where(trig[:, None], ids, head, out=head)
-            self.queue_len.masked_fill_(trig, ids.numel())
-            self.queue_pos.masked_fill_(trig, 0)
-        self.budget.masked_fill_(terminate, self.cfg.answer_budget)
+        """Convergence (C <= count <= 2C) and termination (count > 2C) on a latent->explicit switch
+        of a row with switch control (C >= 0): the queue is replaced, as the official code does."""
+        c = self.max_switch
+        armed = to_explicit & (self.count >= c) & (c >= 0)
+        terminate = self.count > 2 * c
+        self.budget.masked_fill_(armed & terminate, self.cfg.answer_budget)
+        kind = terminate.long()
+        torch.where(armed[:, None], self._armings[kind], self.queue, out=self.queue)
+        torch.where(armed, self._arming_len[kind], self.queue_len, out=self.queue_len)
+        self.queue_pos.masked_fill_(armed, 0)
