@@ -90,8 +90,8 @@ def measure(tokens: int, reps: int, batch_sizes: tuple[int, ...]) -> dict[str, f
             if rep:  # the first repetition warms up
                 for k, v in sample.items():
                     runs[k].append(v)
-        for k, v in runs.items():
-            result[f"tokens_per_s_{'hf_generate' if k == 'hf' else k}_b{b}"] = max(v)
+        for column, rates in runs.items():
+            result[f"tokens_per_s_{'hf_generate' if column == 'hf' else column}_b{b}"] = max(rates)
         for name, num, den in (("swir_vs_plain", "swir", "plain"), ("swir_c2_vs_plain", "swir_c2", "plain"),
                                ("plain_vs_hf_generate", "plain", "hf")):  # fmt: skip
             ratios = [x / y for x, y in zip(runs[num], runs[den], strict=True)]
