@@ -27,6 +27,12 @@ SWIR_TESTS = [
     f"{UNIT}/swireasoning/test_swireasoning_rules.py",
     f"{UNIT}/swireasoning/test_swireasoning_equivalence.py",
 ]
+# the in-process tests of the batched (SGLang plugin) mixture and of `member`; the rest of that file runs
+# the Triton kernels in `.venv-sglang`, out of mutmut's reach (it only sees this interpreter)
+FUSED_EAGER = [f"{UNIT}/swireasoning/test_swireasoning_fused.py::{name}" for name in (
+    "test_one_batched_mixture_equals_the_per_row_mixtures_summed_over_ranks",
+    "test_member_is_isin_without_its_sorting_path",
+)]  # fmt: skip
 # the tests of e2e/test_vision.py that start nothing (the processor's own rules, checked against transformers)
 VISION = [f"tests/e2e/test_vision.py::{name}" for name in (
     "test_smart_resize_is_the_processors_own", "test_the_ratio_limit_is_exactly_the_processors",
@@ -38,10 +44,15 @@ TARGETS: dict[str, list[str]] = {
     "worker/intake/validation.py": [f"{UNIT}/worker/test_bad_input.py", f"{UNIT}/worker/test_validation.py"],
     "worker/limits/admission.py": [f"{UNIT}/worker/test_limits_redis.py"],
     "worker/limits/budgets.py": [f"{UNIT}/worker/test_limits_redis.py"],
-    "worker/intake/images.py": [f"{UNIT}/worker/test_images.py", f"{UNIT}/worker/test_bad_input.py", *VISION],
+    "worker/intake/images.py": [
+        f"{UNIT}/worker/test_images.py",
+        f"{UNIT}/worker/test_image_steps.py",
+        f"{UNIT}/worker/test_bad_input.py",
+        *VISION,
+    ],
     "worker/intake/vision.py": [f"{UNIT}/worker/test_images.py", *VISION],
-    "swireasoning/controller.py": SWIR_TESTS,
-    "swireasoning/mixture.py": SWIR_TESTS,
+    "swireasoning/controller.py": [*SWIR_TESTS, *FUSED_EAGER],
+    "swireasoning/mixture.py": [*SWIR_TESTS, *FUSED_EAGER],
     "demo/battle.py": [f"{UNIT}/demo/test_leaderboard.py"],
 }
 COPIED = ["demo", "worker", "swireasoning", "tests", "pyproject.toml"]

@@ -113,8 +113,79 @@ def test_wait_estimates_follow_recent_jobs(settings):
     job_ended(sync, "m", 2.0)
     assert len(sync.lrange("queue:m:ends", 0, -1)) == 1
     assert wait_estimate(5, [f"{100 - 10 + i}:2.0".encode() for i in range(10)], 100) == pytest.approx(5.0)
+    # the finish rate over the window: 10 jobs in the last 20 s, so 5 jobs ahead wait 10 s
+    assert wait_estimate(5, [f"{80 + 2 * i}:2.0".encode() for i in range(10)], 100) == pytest.approx(10.0)
+    assert wait_estimate(4, [b"90:1.0", b"95:1.0"], 100) == pytest.approx(20.0), "two jobs are a rate"
+    assert wait_estimate(1, [b"99.5:1.0", b"99.75:1.0"], 100) == pytest.approx(0.25), "so is a half-second span"
+    # one job, even long ago, is not a rate; nor are jobs that ended this instant: mean duration per job ahead
     assert wait_estimate(3, [b"100:4.0"], 100) == pytest.approx(12.0)
+    assert wait_estimate(3, [b"90:4.0"], 100) == pytest.approx(12.0)
+    assert wait_estimate(3, [b"100:4.0", b"100:2.0"], 100) == pytest.approx(9.0)
     assert wait_estimate(3, [], 100) is None
+
+
+def test_positions_and_waits_come_from_the_served_ticket_and_every_recent_job(settings):
+    sync = redis.Redis.from_url(settings.redis_url)
+    now = time.time()
+    for ago in (40, 10, 6, 2):  # as workers push them, newest first: 4 jobs in 40 s, one every 10 s
+        sync.lpush("queue:m:ends", f"{now - ago:.3f}:1.0")
+
+    async def work(client):
+        adm = Admission(client, settings)  # at most 2 waiting
+        first = await adm.ticket("m")
+        job_started(sync, "m", first[0])  # the first has started: the next two wait behind nothing, then one
+        second, third = await adm.ticket("m"), await adm.ticket("m")
+        return first, second, third, await adm.position("m", third[0])
+
+    first, second, third, position = run(settings, work)
+    assert (first[:2], second[:2], third[:2], position[0]) == ((1, 0), (2, 0), (3, 1), 1)
+    assert third[2] == pytest.approx(10.0, rel=0.02) and position[1] == pytest.approx(10.0, rel=0.02)
+
+
+def test_one_waiting_and_one_running_are_said_in_the_singular(settings):
+    one = settings.model_copy(update={"max_queue": 1, "jobs_per_client": 1})
+
+    async def work(client):
+        adm = Admission(client, one)
+        await adm.ticket("m")
+        with pytest.raises(QueueFull) as full:
+            await adm.ticket("m")
+        await adm.admit("ip:1", 1)
+        with pytest.raises(RateLimited) as running:
+            await adm.admit("ip:1", 1)
+        return full.value.message, running.value.message
+
+    full, running = run(one, work)
+    assert full == "This model is busy (1 request waiting). Please try again in 30 s."
+    assert running == "You already have 1 answer running (limit 1). Wait for one to finish or stop it, then try again."
+
+
+def test_the_minute_window_is_its_documented_key_and_a_wait_is_at_least_a_second(settings):
+    sync = redis.Redis.from_url(settings.redis_url)
+    minute = int(time.time() // 60)
+
+    async def work(client):
+        adm = Admission(client, settings)  # 3 a minute
+        await adm.release("ip:3", await adm.admit("ip:3", 1))
+        for m in (minute, minute + 1):  # a window at its limit whose expiry is lost (TTL -1), either minute
+            sync.set(f"limit:ip:4:m:{m}", 3)
+        with pytest.raises(RateLimited) as refused:
+            await adm.admit("ip:4", 1)
+        return refused.value.message
+
+    message = run(settings, work)
+    counted = [k for k in sync.keys("limit:ip:3:m:*")]
+    assert counted in ([f"limit:ip:3:m:{minute}".encode()], [f"limit:ip:3:m:{minute + 1}".encode()])
+    assert int(sync.get(counted[0])) == 1 and 60 <= sync.ttl(counted[0]) <= 61
+    assert message == "Too many requests: the limit is 3 per minute. Try again in 1 s."
+
+
+def test_workers_keep_the_last_hundred_job_ends(settings):
+    sync = redis.Redis.from_url(settings.redis_url)
+    for duration in range(105):
+        job_ended(sync, "m", float(duration))
+    ends = sync.lrange("queue:m:ends", 0, -1)
+    assert len(ends) == 100 and ends[0].endswith(b":104.000") and ends[-1].endswith(b":5.000")
 
 
 def test_image_bytes_and_shares_per_client_hour_are_refused_and_counted(settings):
