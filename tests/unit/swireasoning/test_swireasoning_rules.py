@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from swireasoning.controller import EXPLICIT, LATENT, SwiRConfig, SwiRController, entropy
+from swireasoning.controller import EXPLICIT, LATENT, SwiRConfig, SwiRController, SwiRParams, entropy
 from swireasoning.mixture import mixture, mixture_shard, next_embeddings
 
 V, THINK, END, NL, EOS, MATH = 16, 1, 2, 3, 4, 5
@@ -144,3 +144,15 @@ def test_slots_step_independently_with_their_own_start_and_parameters():
         assert int(got.ids[-1]) == int(want.ids[0]) and bool(got.latent[-1]) == bool(want.latent[0])
         assert bool(got.to_explicit[-1]) == bool(want.to_explicit[0])
     assert int(table.step_[2]) == len(levels) and int(table.step_[0]) == 4 and int(table.step_[1]) == 0
+
+
+def test_a_requests_parameters_override_only_what_they_set():
+    params = SwiRParams.of({"alpha0": 0.5, "window": 8, "mixture_top_k": 16, "mode": "swireasoning", "beta0": None})
+    assert params == SwiRParams(alpha0=0.5, window=8, mixture_top_k=16) and SwiRParams.of({}) == SwiRParams()
+    assert params.overrides() == {"alpha0": 0.5, "window": 8}, "the top-k is the mixture's, not the controller's"
+    assert SwiRParams().overrides() == {}
+    made = params.config(cfg(), max_new_tokens=77)
+    assert (made.alpha0, made.window, made.max_new_tokens, made.beta0, made.max_switch_count) == (0.5, 8, 77, 0.7, None)
+    ctrl = SwiRController(cfg(), 2)
+    ctrl.reset(torch.tensor([1]), **SwiRParams(max_switch_count=3, beta0=0.2).overrides())
+    assert ctrl.max_switch.tolist() == [-1, 3] and ctrl.beta0.tolist() == [0.7, 0.2] and ctrl.switch_control
