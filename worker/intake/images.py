@@ -100,7 +100,7 @@ def flatten(img: Image.Image) -> Image.Image:
     """8-bit RGB: 16-bit scaled down, transparency composed over white."""
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):  # by way of "I": `point` refuses I;16B (big-endian TIFF)
         img = img.convert("I").point(lambda v: v / 256).convert("L")
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+    if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:  # a palette's, or an RGB / grey key colour
         background = Image.new("RGB", img.size, (255, 255, 255))
         rgba = img.convert("RGBA")
         background.paste(rgba, mask=rgba.getchannel("A"))

@@ -3,17 +3,34 @@ flattening by value, the encoding chosen by its rule, and the worker-side check 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import random
+import time
+from collections.abc import Iterator
 
 import pytest
+import redis
+import redis.asyncio as aioredis
 from PIL import Image
 
-from worker.errors import ImageError
+from worker.errors import ImageError, OverBudget, StoreFull
 from worker.intake import images
-from worker.intake.images import JPEG_LADDER, LOSSLESS_PIXELS, checked_loader, compact, decode, flatten, sample
+from worker.intake.images import (
+    JPEG_LADDER,
+    LOSSLESS_PIXELS,
+    ImageStore,
+    checked_loader,
+    compact,
+    decode,
+    flatten,
+    sample,
+)
 from worker.intake.vision import TINY_RANDOM
+from worker.ops import redis_server
+from worker.ops.devstack import free_port, stop
+from worker.ops.metrics import REGISTRY
 from worker.ops.settings import Settings
 
 S = Settings(max_image_bytes=2_000_000, max_image_pixels=4_000_000)
@@ -70,6 +87,22 @@ def test_a_palette_with_a_transparent_index_is_composed_over_white():
     assert opaque == (0, 0, 0) and flatten(img).getpixel((0, 0)) == (255, 255, 255)
 
 
+@pytest.mark.parametrize(("mode", "key"), [("RGB", (0, 0, 0)), ("L", 7)])
+def test_a_key_colour_marked_transparent_is_white_too(mode, key):
+    """A PNG's tRNS colour in an RGB or grey image: it showed as itself (often black) before."""
+    img = decode(encode(Image.new(mode, (4, 4), key), "PNG", transparency=key), S)
+    assert flatten(img).getpixel((0, 0)) == (255, 255, 255)
+    assert flatten(decode(encode(Image.new(mode, (4, 4), key), "PNG"), S)).getpixel((0, 0)) != (255, 255, 255)
+
+
+@pytest.mark.parametrize("mode", ["LA", "PA"])
+def test_opaque_pixels_with_an_alpha_channel_keep_their_colour(mode):
+    img = Image.new(mode, (2, 2), (100, 255))
+    if mode == "PA":
+        img.putpalette([0, 0, 0] * 100 + [10, 20, 30] + [0, 0, 0] * 155)
+    assert flatten(img).getpixel((0, 0)) == ((100, 100, 100) if mode == "LA" else (10, 20, 30))
+
+
 def test_bytes_and_pixels_are_bounded_at_their_limits():
     png = encode(Image.new("L", (8, 8)), "PNG")
     at_limit = png + b"\0" * (S.max_image_bytes - len(png))  # bytes after IEND are ignored by readers
@@ -81,6 +114,17 @@ def test_bytes_and_pixels_are_bounded_at_their_limits():
     with pytest.raises(ImageError) as pixels:
         decode(encode(Image.new("L", (2000, 2001)), "PNG"), S)
     assert pixels.value.message == "Image is 2000×2001 pixels; the limit is 4 megapixels."
+    with pytest.raises(ImageError) as ten:
+        decode(b"\0" * (10 * 2**20 + 1), Settings())
+    assert ten.value.message == "Image is 10.5 MB; the limit is 10 MB."
+
+
+@pytest.mark.parametrize("side", [10_000, 20_000])  # past Pillow's warning (89 MP), and past its error (179 MP)
+def test_a_decompression_bomb_is_refused_as_one_where_our_own_pixel_limit_is_higher(side):
+    bomb = encode(Image.new("1", (side, side)), "PNG")
+    with pytest.raises(ImageError) as refused:
+        decode(bomb, Settings(max_image_pixels=10**9))
+    assert refused.value.message == "Image rejected: it expands to far more pixels than it claims."
 
 
 def test_formats_outside_the_list_are_refused_by_name():
@@ -103,6 +147,19 @@ def test_a_resize_gives_the_size_asked_for():
     assert Image.open(io.BytesIO(compact(noise(300, 200), (150, 100), 10**7))).size == (150, 100)
 
 
+def test_the_shown_copy_is_scaled_down_to_its_long_side_never_up_never_to_nothing():
+    assert images.display_size(800, 600, 1280) == (800, 600) and images.display_size(1280, 960, 1280) == (1280, 960)
+    assert images.display_size(2560, 1000, 1280) == (1280, 500)
+    assert images.display_size(10_000, 3, 1280) == (1280, 1) and images.display_size(3, 10_000, 1280) == (1, 1280)
+
+
+def test_the_rules_given_are_the_ones_used():
+    data = encode(noise(300, 200), "PNG")
+    assert Image.open(io.BytesIO(images.sanitize_image(data, S, []))).size == (300, 200)  # no vision model
+    assert Image.open(io.BytesIO(images.sanitize_copies(data, S, []).model)).size == (300, 200)
+    assert Image.open(io.BytesIO(images.sanitize_image(data, S, [TINY_RANDOM]))).size != (300, 200)
+
+
 def test_jpeg_quality_steps_down_only_until_it_fits():
     img = noise(600, 600)
     rungs = [encode(img, "JPEG", quality=q, subsampling=sub, optimize=False) for q, sub in JPEG_LADDER]
@@ -110,6 +167,7 @@ def test_jpeg_quality_steps_down_only_until_it_fits():
     assert compact(img, img.size, len(rungs[2]) - 1) == rungs[3]
     small = noise(200, 200)  # lossless by size, but its PNG does not fit: the ladder again
     png, jpeg = encode(small, "PNG", optimize=False), encode(small, "JPEG", quality=90, subsampling=0, optimize=False)
+    assert compact(small, small.size, len(png)) == png, "a PNG of exactly the limit fits"
     assert compact(small, small.size, len(png) - 1) == jpeg
 
 
@@ -135,6 +193,11 @@ def test_large_images_are_png_while_it_stays_within_one_and_a_half_times_the_jpe
     jpeg = encode(near, "JPEG", quality=90, subsampling=0, optimize=False)
     assert compact(near, near.size, len(encode(near, "PNG", optimize=False)) - 1) == jpeg, "the PNG does not fit"
     assert compact(far, far.size, 10**7) == encode(far, "JPEG", quality=90, subsampling=0, optimize=False)
+    big_png = encode(near, "PNG", optimize=False)
+    assert compact(near, near.size, len(big_png)) == big_png, "a large PNG of exactly the limit fits"
+    shot_png = encode(shot, "PNG", optimize=False)  # smaller than every JPEG rung: with none fitting, the PNG
+    assert len(shot_png) < len(encode(shot, "JPEG", quality=10, subsampling=2, optimize=False))
+    assert compact(shot, shot.size, len(shot_png)) == shot_png
 
 
 def test_the_judging_sample_is_the_central_512_square():
@@ -144,6 +207,8 @@ def test_the_judging_sample_is_the_central_512_square():
     assert crop.getpixel((511, 511)) == img.getpixel((755, 655))
     small = noise(300, 200)
     assert sample(small).size == (300, 200) and sample(small).tobytes() == small.tobytes()
+    odd = noise(1001, 801)  # an odd margin: the crop starts on whole pixels (244, 144)
+    assert sample(odd).getpixel((0, 0)) == odd.getpixel((244, 144))
 
 
 def test_stored_images_are_checked_against_the_models_processor_on_the_worker():
@@ -165,3 +230,72 @@ def test_references_name_the_content_and_its_shown_copy():
     ref = images.image_ref(data)
     assert ref == "img:" + hashlib.sha256(data).hexdigest()
     assert images.shown_key(ref) == "show:" + hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory) -> Iterator[Settings]:
+    """A Redis of this file's own; 1 MB of images per visitor an hour, kept 10 minutes."""
+    s = Settings(redis_url=f"redis://127.0.0.1:{free_port()}/0", var_dir=tmp_path_factory.mktemp("var"),
+                 image_mb_per_hour=1, image_ttl_s=600)  # fmt: skip
+    proc = redis_server.start(s)
+    yield s
+    stop(proc)
+
+
+def put(settings: Settings, *uploads: bytes, client: str = "ip:1") -> list:
+    """`ImageStore.put` of each upload, on a fresh asyncio client, as the web does."""
+
+    async def go():
+        aio = aioredis.Redis.from_url(settings.redis_url)
+        try:
+            return [await ImageStore(aio, settings).put(data, client=client) for data in uploads]
+        finally:
+            await aio.aclose()
+
+    return asyncio.run(go())
+
+
+def image_bytes_stored() -> float:
+    return REGISTRY.get_sample_value("rio_stored_bytes_total", {"kind": "image"}) or 0.0
+
+
+def test_the_store_keeps_each_copy_by_content_for_its_time_charges_both_and_workers_read_them(stored):
+    sync = redis.Redis.from_url(stored.redis_url)
+    sync.flushall()
+    before = image_bytes_stored()
+    big = encode(Image.linear_gradient("L").resize((2000, 1500)).convert("RGB"), "PNG")  # two sizes: two copies
+    small = encode(noise(96, 64), "PNG")  # already on the model's grid and under 1280 px: one copy
+    (ref, copies), (small_ref, small_copies) = put(stored, big, small)
+    assert copies.shown != copies.model and small_copies.shown is small_copies.model
+    assert ref == images.image_ref(copies.model) and sync.get(ref) == copies.model
+    assert sync.get(images.shown_key(ref)) == copies.shown and 590 <= sync.ttl(images.shown_key(ref)) <= 600
+    assert sync.get(small_ref) == small_copies.model and not sync.exists(images.shown_key(small_ref))
+    assert 590 <= sync.ttl(ref) <= 600
+    every = len(copies.model) + len(copies.shown) + len(small_copies.model)
+    assert int(sync.get(f"budget:ip:1:img:{int(time.time() // 3600)}")) == every, "both copies, nothing else"
+    assert image_bytes_stored() - before == every
+    worker = ImageStore(sync, stored)
+    assert worker.get_sync(ref) == copies.model
+    with pytest.raises(ImageError) as gone:
+        worker.get_sync("img:" + "0" * 64)
+    assert gone.value.message == "An image of this conversation has expired; please attach it again."
+
+
+def test_a_visitor_without_image_budget_left_is_refused_before_anything_is_stored(stored):
+    sync = redis.Redis.from_url(stored.redis_url)
+    sync.flushall()
+    sync.set(f"budget:ip:2:img:{int(time.time() // 3600)}", 2**20, ex=3600)  # this hour's megabyte spent
+    with pytest.raises(OverBudget) as refused:
+        put(stored, encode(noise(64, 64), "PNG"), client="ip:2")
+    assert refused.value.message.startswith("You have sent 1 MB of images this hour, the limit per visitor.")
+    assert not sync.keys("img:*") and put(stored, encode(noise(64, 64), "PNG"), client="ip:3")
+
+
+def test_a_full_store_refuses_uploads_with_their_own_sentence(stored):
+    sync = redis.Redis.from_url(stored.redis_url)
+    sync.flushall()
+    sync.set("filler", b"x" * 3 * 2**20)
+    with pytest.raises(StoreFull) as full:
+        put(stored.model_copy(update={"store_budget_mb": 1}), encode(noise(64, 64), "PNG"))
+    assert full.value.message.startswith("The demo's storage is full right now, so it cannot take images.")
+    assert not sync.keys("img:*")
