@@ -127,6 +127,13 @@ def test_a_decompression_bomb_is_refused_as_one_where_our_own_pixel_limit_is_hig
     assert refused.value.message == "Image rejected: it expands to far more pixels than it claims."
 
 
+def test_a_photo_whose_exif_is_corrupt_is_taken():
+    """Pillow warns about it while reading; only its bomb warning is an error here."""
+    data = encode(Image.new("RGB", (8, 6)), "JPEG", exif=b"Exif\x00\x00II*\x00\x08\x00\x00\x00\xff\xff")
+    with pytest.warns(UserWarning, match="Corrupt EXIF"):
+        assert decode(data, S).size == (8, 6)
+
+
 def test_formats_outside_the_list_are_refused_by_name():
     with pytest.raises(ImageError) as refused:
         decode(encode(Image.new("RGB", (8, 8)), "PPM"), S)
@@ -207,8 +214,8 @@ def test_the_judging_sample_is_the_central_512_square():
     assert crop.getpixel((511, 511)) == img.getpixel((755, 655))
     small = noise(300, 200)
     assert sample(small).size == (300, 200) and sample(small).tobytes() == small.tobytes()
-    odd = noise(1001, 801)  # an odd margin: the crop starts on whole pixels (244, 144)
-    assert sample(odd).getpixel((0, 0)) == odd.getpixel((244, 144))
+    odd = noise(1003, 803)  # odd margins: the crop starts at (245, 145), not at Pillow's rounding of 245.5
+    assert sample(odd).getpixel((0, 0)) == odd.getpixel((245, 145))
 
 
 def test_stored_images_are_checked_against_the_models_processor_on_the_worker():
@@ -288,6 +295,8 @@ def test_a_visitor_without_image_budget_left_is_refused_before_anything_is_store
     with pytest.raises(OverBudget) as refused:
         put(stored, encode(noise(64, 64), "PNG"), client="ip:2")
     assert refused.value.message.startswith("You have sent 1 MB of images this hour, the limit per visitor.")
+    with pytest.raises(OverBudget):  # before decoding: not "not a readable image"
+        put(stored, b"not an image at all", client="ip:2")
     assert not sync.keys("img:*") and put(stored, encode(noise(64, 64), "PNG"), client="ip:3")
 
 
