@@ -14,6 +14,7 @@ cannot change behaviour. Not part of CI.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -80,9 +81,16 @@ def scratch_dir(module: str, tests: list[str]) -> Path:
     return where
 
 
+# mutmut forks one child per mutant from a process that has run the tests: a thread pool alive at the fork
+# (torch's OpenMP one, the tokenizers' Rust one) leaves the child waiting on a lock no thread will release,
+# and the mutant is reported as a timeout (killed) without any test having judged it
+SINGLE_THREADED = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
 def mutmut(where: Path, *args: str) -> str:
     cmd = [sys.executable, "-m", "mutmut", *args]
-    return subprocess.run(cmd, cwd=where, capture_output=True, text=True, check=False).stdout
+    env = {**os.environ, **SINGLE_THREADED}
+    return subprocess.run(cmd, cwd=where, capture_output=True, text=True, check=False, env=env).stdout
 
 
 def run_module(module: str, show: bool) -> Counter[str]:

@@ -257,13 +257,12 @@ class SwiRController:
         """The entropy rule (l.318-330): the first step sets the reference; after it, latent->explicit
         on any drop below it, explicit->latent on a rise once the dwell window has passed. (A row's
         first step is latent, as every row starts, so only latent->explicit needs `started`.)"""
-        h = h if h.dtype == self.h_ref.dtype else h.to(self.h_ref.dtype)
         started = ~first
         self.stay.add_(started.long())
         to_explicit = started & (h < self.h_ref) & ~explicit
         to_latent = explicit & (h > self.h_ref) & (self.stay >= self.window) & ~self.locked
         switched = to_explicit | to_latent
-        self.mode ^= switched.to(torch.int8)  # LATENT <-> EXPLICIT
+        self.mode ^= switched  # LATENT <-> EXPLICIT
         self.stay.masked_fill_(switched, 0)
         torch.where(switched | first, h, self.h_ref, out=self.h_ref)
         self.count.add_(to_explicit.long())

@@ -106,7 +106,8 @@ def noisy(seed: int, bsz: int, steps: int):
 
 
 @pytest.mark.parametrize(("seed", "bsz", "max_switch", "window"),
-                         [(0, 1, None, 512), (1, 2, 1, 2), (2, 3, 2, 3), (3, 3, 1, 1), (4, 3, None, 1)])  # fmt: skip
+                         [(0, 1, None, 512), (1, 2, 1, 2), (2, 3, 2, 3), (3, 3, 1, 1), (4, 3, None, 1),
+                          (5, 2, 0, 1)])  # fmt: skip
 def test_same_decisions_and_feeds_as_the_official_loop_on_sampled_steps(seed, bsz, max_switch, window):
     c = cfg(max_switch_count=max_switch, window=window, max_new_tokens=40, answer_budget=6)
     both(noisy(seed, bsz, 40), prompt(bsz), c, SAMPLING, seed)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import torch
 
-from swireasoning.controller import EXPLICIT, LATENT, SwiRConfig, SwiRController, SwiRParams, entropy
+from swireasoning.controller import (
+    EXPLICIT,
+    LATENT,
+    ROW_FIELDS,
+    Directive,
+    SwiRConfig,
+    SwiRController,
+    SwiRParams,
+    entropy,
+)
 from swireasoning.mixture import mixture, mixture_shard, next_embeddings
 
 V, THINK, END, NL, EOS, MATH = 16, 1, 2, 3, 4, 5
@@ -156,3 +165,58 @@ def test_a_requests_parameters_override_only_what_they_set():
     ctrl = SwiRController(cfg(), 2)
     ctrl.reset(torch.tensor([1]), **SwiRParams(max_switch_count=3, beta0=0.2).overrides())
     assert ctrl.max_switch.tolist() == [-1, 3] and ctrl.beta0.tolist() == [0.7, 0.2] and ctrl.switch_control
+
+
+def test_a_fused_directive_gives_any_slice_of_the_softmax_from_its_max_and_normaliser():
+    logits = torch.randn(3, V, generator=torch.Generator().manual_seed(4)) * 3
+    top = logits.max(-1).values
+    d = SwiRController(cfg(), 3).step(logits, torch.tensor([9, 9, 9]))
+    fused = Directive(**{**d.__dict__, "probs": None, "logits": logits, "row_max": top,
+                         "row_sum": torch.exp(logits - top[:, None]).sum(-1)})  # fmt: skip
+    assert torch.allclose(fused.probs_slice(3, 11), torch.softmax(logits, -1)[:, 3:11], rtol=1e-6, atol=0)
+    assert torch.allclose(fused.probs_slice(), d.probs_slice(), rtol=1e-6, atol=0)
+
+
+STATE_DTYPES = {"step": torch.long, "mode": torch.int8, "h_ref": torch.float32, "stay": torch.long,
+                "locked": torch.bool, "count": torch.long, "queue": torch.long, "queue_pos": torch.long,
+                "queue_len": torch.long, "budget": torch.long, "alpha0": torch.float64, "beta0": torch.float64,
+                "window": torch.long, "max_switch": torch.long, "max_new": torch.long}  # fmt: skip
+
+
+def test_state_lives_on_the_controllers_device_in_the_dtypes_the_fused_kernel_reads():
+    ctrl = SwiRController(cfg(max_switch_count=1, convergence_ids=(), termination_ids=()), 3, device="meta")
+    ctrl.reset(torch.tensor([1], device="meta"), window=2)
+    tables = [ctrl.math_ids, ctrl.eos_ids, ctrl._conv, ctrl._term, ctrl._armings, ctrl._arming_len, ctrl._anchors]
+    assert all(t.device.type == "meta" for t in [*(ctrl._field(n) for n in ROW_FIELDS), *tables])
+    assert {n: ctrl._field(n).dtype for n in ROW_FIELDS} == STATE_DTYPES
+    assert all(t.dtype == torch.long for t in tables)
+
+
+def test_the_queue_holds_the_longer_token_list_and_empty_lists_arm_nothing():
+    long_conv = SwiRController(
+        cfg(max_switch_count=1, window=1, convergence_ids=(END, 9, 9, 9), termination_ids=(END,)), 1
+    )
+    silent = SwiRController(
+        cfg(max_switch_count=0, window=1, convergence_ids=(), termination_ids=(), answer_budget=2), 1
+    )
+    got, quiet = [], []
+    for level in [1.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0]:  # one switch to explicit, then no other
+        got.append(int(long_conv.step(peaked(level), torch.tensor([MATH])).ids[0]))
+        quiet.append(silent.step(peaked(level), torch.tensor([MATH])))
+    assert got[got.index(END) :][:4] == [END, 9, 9, 9], got
+    assert all(int(d.ids[0]) == MATH for d in quiet) and any(bool(d.finished[0]) for d in quiet), "budget only"
+
+
+def test_a_reset_row_without_switch_control_leaves_it_on_for_the_others():
+    ctrl = SwiRController(cfg(), 2)
+    ctrl.reset(torch.tensor([0]), max_switch_count=1)
+    ctrl.reset(torch.tensor([1]))
+    assert ctrl.switch_control and ctrl.max_switch.tolist() == [1, -1]
+
+
+def test_bfloat16_logits_keep_float32_state_and_their_entropy():
+    logits = (torch.randn(2, V, generator=torch.Generator().manual_seed(5)) * 3).bfloat16()
+    ctrl = SwiRController(cfg(), 2)
+    ctrl.step(logits, torch.tensor([9, 9]))
+    assert ctrl.h_ref.dtype == torch.float32
+    assert torch.equal(ctrl.h_ref, entropy(torch.softmax(logits, -1)).float())
