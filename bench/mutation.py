@@ -53,7 +53,7 @@ TARGETS: dict[str, list[str]] = {
     ],
     "worker/intake/vision.py": [f"{UNIT}/worker/test_images.py", *VISION],
     "swireasoning/controller.py": [*SWIR_TESTS, *FUSED_EAGER],
-    "swireasoning/mixture.py": [*SWIR_TESTS, *FUSED_EAGER],
+    "swireasoning/mixture.py": [*SWIR_TESTS, *FUSED_EAGER, f"{UNIT}/swireasoning/test_mixture.py"],
     "demo/battle.py": [f"{UNIT}/demo/test_leaderboard.py"],
 }
 COPIED = ["demo", "worker", "swireasoning", "tests", "pyproject.toml"]
