@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 import random
 
+import numpy as np
 import pytest
 
-from demo.battle import Contender, bradley_terry, contenders, draw, leaderboard, table
+from demo.battle import BOOTSTRAP_ROUNDS, Contender, bradley_terry, contenders, draw, leaderboard, table
 from worker.jobs import Settings, Vote, available
 
 
@@ -96,3 +97,34 @@ def test_contenders_are_each_model_in_its_default_mode_swireasoning_also_off_and
     label = "tiny-random (random weights, meaningless output)"
     assert pool == [Contender(f"{label} · SwiReasoning", "tiny-random", "swireasoning"),
                     Contender(f"{label} · thinking", "tiny-random", "thinking")]  # fmt: skip
+
+
+def test_the_board_is_ordered_by_rating_and_unrated_contenders_come_last():
+    vs = votes("Zeta", "Alpha", "a", 9) + votes("Zeta", "Alpha", "b", 3)
+    only_excluded = [v.model_copy(update={"excluded": "voter_pair_cap"}) for v in votes("Aaron", "Zeta", "a", 2)]
+    rows = leaderboard(vs + only_excluded)
+    assert [r.name for r in rows] == ["Zeta", "Alpha", "Aaron"], "by rating, not by name; no rating: last"
+    assert table(rows)[0][4] == "75.0%" and table(rows)[1][4] == "25.0%"
+
+
+def test_the_default_prior_is_one_virtual_game_against_the_anchor():
+    vs = votes("A", "B", "a", 1)
+    assert list(bradley_terry(vs, ["A", "B"])) == list(bradley_terry(vs, ["A", "B"], prior_games=1.0))
+    assert not math.isclose(bradley_terry(vs, ["A", "B"])[0], bradley_terry(vs, ["A", "B"], prior_games=2.0)[0])
+
+
+def test_the_interval_is_the_central_95_percent_of_the_seeded_bootstrap():
+    vs = votes("A", "B", "a", 13) + votes("A", "B", "b", 7) + votes("B", "C", "a", 9) + votes("B", "C", "b", 11)
+    vs += votes("A", "C", "a", 6) + votes("A", "C", "tie", 4)
+    rng = random.Random(0)
+    samples = np.array([bradley_terry(rng.choices(vs, k=len(vs)), ["A", "B", "C"]) for _ in range(BOOTSTRAP_ROUNDS)])
+    low, high = np.percentile(samples, [2.5, 97.5], axis=0)
+    rows = {r.name: r for r in leaderboard(vs)}
+    assert [(rows[n].low, rows[n].high) for n in "ABC"] == list(zip(low, high, strict=True))
+
+
+def test_an_unknown_contender_is_skipped_not_the_end_and_a_thinking_model_fights_once():
+    models = available(Settings(paced_model=True))
+    chosen = [(c.model, c.mode) for c in contenders(models, "unknown, tiny-random:thinking, paced")]
+    paced = next(e for e in models if e.key == "paced")
+    assert chosen == [("tiny-random", "thinking"), ("paced", paced.default_reasoning)]
