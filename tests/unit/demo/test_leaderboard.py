@@ -128,3 +128,24 @@ def test_an_unknown_contender_is_skipped_not_the_end_and_a_thinking_model_fights
     chosen = [(c.model, c.mode) for c in contenders(models, "unknown, tiny-random:thinking, paced")]
     paced = next(e for e in models if e.key == "paced")
     assert chosen == [("tiny-random", "thinking"), ("paced", paced.default_reasoning)]
+
+
+def test_the_fit_solves_the_likelihood_equations_even_for_a_contender_far_below_another():
+    """Maximum likelihood: each contender's wins equal its expected wins, sum_j n_ij p_i / (p_i + p_j)."""
+    # C plays A only, one win each: as strong as A, and with so few games its MM denominator is below 1
+    vs = votes("A", "B", "a", 30) + votes("A", "B", "b", 2) + votes("A", "C", "a", 1) + votes("A", "C", "b", 1)
+    names = ["A", "B", "C"]
+    p = 10 ** ((bradley_terry(vs, names, prior_games=0) - 1000) / 400)
+    games, wins = np.zeros((3, 3)), np.zeros(3)
+    for v in vs:
+        i, j = names.index(v.a), names.index(v.b)
+        games[i, j] += 1
+        games[j, i] += 1
+        wins[i if v.outcome == "a" else j] += 1
+    expected = (games * p[:, None] / (p[:, None] + p[None, :])).sum(axis=1)
+    assert np.allclose(expected, wins, atol=1e-6), (expected, wins)
+
+
+def test_even_results_sit_on_the_anchor():
+    vs = votes("A", "B", "a", 5) + votes("A", "B", "b", 5)
+    assert np.allclose(bradley_terry(vs, ["A", "B"]), [1000.0, 1000.0], atol=1e-6)
