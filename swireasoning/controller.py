@@ -282,11 +282,16 @@ class SwiRController:
 
     def _arm(self, to_explicit: Tensor) -> None:
         """Convergence (C <= count <= 2C) and termination (count > 2C) on a latent->explicit switch
-        of a row with switch control (C >= 0): the queue is replaced, as the official code does."""
+        of a row with switch control (C >= 0): the queue is replaced, as the official code does; an
+        empty token list arms nothing, so a running queue goes on (as the fused kernel does)."""
         c = self.max_switch
         armed = to_explicit & (self.count >= c) & (c >= 0)
         terminate = self.count > 2 * c
         self.budget.masked_fill_(armed & terminate, self.cfg.answer_budget)
+        if self._conv.numel() == 0:
+            armed &= terminate
+        if self._term.numel() == 0:
+            armed &= ~terminate
         kind = terminate.long()
         torch.where(armed[:, None], self._armings[kind], self.queue, out=self.queue)
         torch.where(armed, self._arming_len[kind], self.queue_len, out=self.queue_len)

@@ -220,3 +220,21 @@ def test_bfloat16_logits_keep_float32_state_and_their_entropy():
     ctrl.step(logits, torch.tensor([9, 9]))
     assert ctrl.h_ref.dtype == torch.float32
     assert torch.equal(ctrl.h_ref, entropy(torch.softmax(logits, -1)).float())
+
+
+def test_a_termination_without_tokens_leaves_a_running_convergence_queue_going():
+    """The eager step as the fused kernel: an empty list arms nothing, only the answer budget starts."""
+    ctrl = SwiRController(cfg(max_switch_count=1, window=1, convergence_ids=(END, 9, 9, 9, 9, 9, 9),
+                              termination_ids=(), answer_budget=20), 1)  # fmt: skip
+    # explicit at t=1 (count 1: converge), latent at 2, explicit at 3 (count 2: converge again), latent at 4,
+    # explicit at 5 (count 3 > 2C: terminate, no tokens)
+    levels = [1.0, 2.0, 1.0, 2.0, 1.0, 2.0, 2.0, 2.0]
+    ids = [int(ctrl.step(peaked(level), torch.tensor([MATH])).ids[0]) for level in levels]
+    assert int(ctrl.count[0]) == 3 and int(ctrl.budget[0]) > 0
+    assert ids[4:] == [END, 9, 9, 9], ids  # the queue armed at t=3 goes on through t=5's termination
+
+
+def test_without_convergence_tokens_a_termination_is_armed_once_on_its_switch():
+    ctrl = SwiRController(cfg(max_switch_count=0, window=3, convergence_ids=(), termination_ids=(END, 6, 7)), 1)
+    ids = [int(ctrl.step(peaked(level), torch.tensor([MATH])).ids[0]) for level in [1.0, 2.0, 2.0, 2.0, 2.0, 2.0]]
+    assert ids == [MATH, MATH, END, 6, 7, MATH], ids  # armed at t=1 (count 1 > 2C = 0), then sampled again
