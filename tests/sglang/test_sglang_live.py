@@ -143,6 +143,18 @@ def in_server(url: str) -> int:
     return sum(load["num_running_reqs"] + load["num_waiting_reqs"] for load in loads)
 
 
+def being_decoded(job, url: str) -> bool:
+    """Whether the server at `url` decodes the job's one request now; if it has already ended, the job is
+    let finish (so the page can take the next one) and the answer is False."""
+    deadline = time.monotonic() + 3  # /v1/loads is a snapshot the scheduler refreshes about once a second
+    while not in_server(url) and not job.done() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if in_server(url) == 1:
+        return True
+    job.result()
+    return False
+
+
 def test_stop_ends_the_request_inside_the_server(client, live_sglang):
     """At temperature 0.1 the tiny model runs ~1500 tokens (~10 s here) before its end-of-text, where at 0.6
     it often ends within 100; a request that still ends before the Stop is asked again."""
@@ -152,12 +164,8 @@ def test_stop_ends_the_request_inside_the_server(client, live_sglang):
         for out in job:
             if last_answer(out[0]).thinking:
                 break
-        deadline = time.monotonic() + 3  # /v1/loads is a snapshot the scheduler refreshes about once a second
-        while not in_server(url) and not job.done() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if in_server(url) == 1:  # being decoded
+        if being_decoded(job, url):
             break
-        job.result()
         client.predict(api_name="/new_chat")
     client.predict(api_name="/stop")
     final = last_answer(job.result()[0])
@@ -193,12 +201,8 @@ def test_zz_a_server_killed_mid_answer_fails_only_its_side(client, live_sglang):
         for out in job:
             if last_answer(panes(out)[1]).thinking:
                 break
-        deadline = time.monotonic() + 3  # /v1/loads is a snapshot the scheduler refreshes about once a second
-        while not in_server(url) and not job.done() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if in_server(url) == 1:
+        if being_decoded(job, url):
             break
-        job.result()
         client.predict(api_name="/new_compare")
     live_sglang.servers[QWEN].kill()
     pane_a, pane_b, _ = panes(job.result())

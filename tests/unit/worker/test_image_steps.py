@@ -3,7 +3,6 @@ flattening by value, the encoding chosen by its rule, and the worker-side check 
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
 import random
@@ -12,9 +11,10 @@ from collections.abc import Iterator
 
 import pytest
 import redis
-import redis.asyncio as aioredis
 from PIL import Image
 
+from tests.unit.worker.test_images import S, encode, gradient
+from tests.unit.worker.test_limits_redis import run
 from worker.errors import ImageError, OverBudget, StoreFull
 from worker.intake import images
 from worker.intake.images import (
@@ -32,14 +32,6 @@ from worker.ops import redis_server
 from worker.ops.devstack import free_port, stop
 from worker.ops.metrics import REGISTRY
 from worker.ops.settings import Settings
-
-S = Settings(max_image_bytes=2_000_000, max_image_pixels=4_000_000)
-
-
-def encode(img: Image.Image, fmt: str, **kw) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, format=fmt, **kw)
-    return buf.getvalue()
 
 
 def noise(width: int, height: int, seed: int = 0) -> Image.Image:
@@ -196,12 +188,12 @@ def test_large_images_are_png_while_it_stays_within_one_and_a_half_times_the_jpe
     shot = screenshot(1200, 900)  # PNG far below the JPEG
     assert compact(shot, shot.size, 10**7) == encode(shot, "PNG", optimize=False)
     near, far = banded(0.05), banded(0.3)  # PNG / JPEG 1.26 and 1.53 (their central samples 1.37 and 1.58)
-    assert compact(near, near.size, 10**7) == encode(near, "PNG", optimize=False)
+    near_png = encode(near, "PNG", optimize=False)
+    assert compact(near, near.size, 10**7) == near_png
+    assert compact(near, near.size, len(near_png)) == near_png, "a large PNG of exactly the limit fits"
     jpeg = encode(near, "JPEG", quality=90, subsampling=0, optimize=False)
-    assert compact(near, near.size, len(encode(near, "PNG", optimize=False)) - 1) == jpeg, "the PNG does not fit"
+    assert compact(near, near.size, len(near_png) - 1) == jpeg, "the PNG does not fit"
     assert compact(far, far.size, 10**7) == encode(far, "JPEG", quality=90, subsampling=0, optimize=False)
-    big_png = encode(near, "PNG", optimize=False)
-    assert compact(near, near.size, len(big_png)) == big_png, "a large PNG of exactly the limit fits"
     shot_png = encode(shot, "PNG", optimize=False)  # smaller than every JPEG rung: with none fitting, the PNG
     assert len(shot_png) < len(encode(shot, "JPEG", quality=10, subsampling=2, optimize=False))
     assert compact(shot, shot.size, len(shot_png)) == shot_png
@@ -252,14 +244,10 @@ def stored(tmp_path_factory) -> Iterator[Settings]:
 def put(settings: Settings, *uploads: bytes, client: str = "ip:1") -> list:
     """`ImageStore.put` of each upload, on a fresh asyncio client, as the web does."""
 
-    async def go():
-        aio = aioredis.Redis.from_url(settings.redis_url)
-        try:
-            return [await ImageStore(aio, settings).put(data, client=client) for data in uploads]
-        finally:
-            await aio.aclose()
+    async def work(aio) -> list:
+        return [await ImageStore(aio, settings).put(data, client=client) for data in uploads]
 
-    return asyncio.run(go())
+    return run(settings, work)
 
 
 def image_bytes_stored() -> float:
@@ -270,7 +258,7 @@ def test_the_store_keeps_each_copy_by_content_for_its_time_charges_both_and_work
     sync = redis.Redis.from_url(stored.redis_url)
     sync.flushall()
     before = image_bytes_stored()
-    big = encode(Image.linear_gradient("L").resize((2000, 1500)).convert("RGB"), "PNG")  # two sizes: two copies
+    big = encode(gradient(2000, 1500), "PNG")  # two sizes: two copies
     small = encode(noise(96, 64), "PNG")  # already on the model's grid and under 1280 px: one copy
     (ref, copies), (small_ref, small_copies) = put(stored, big, small)
     assert copies.shown != copies.model and small_copies.shown is small_copies.model
