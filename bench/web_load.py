@@ -1,10 +1,15 @@
 """The load generator of `bench.web`: N chat sessions at once, speaking Gradio's queue protocol.
 
     python -m bench.web_load URL --sessions N --tokens T --interval-s I [--plain --cadence-s C]
+    python -m bench.web_load URL --sessions N --page-load
 
 One process, one `httpx.AsyncClient`: each session POSTs `queue/join` and reads its events from
 `queue/data` (server-sent events), applying the streamed diffs to the Chatbot's value as the page
 does. Prints one JSON object: per-session first visible token, per-update lag, tokens/s, errors.
+
+With `--page-load`, N browsers-worth of opening the page at once instead: `GET /`, `GET /config`,
+then the page's load events joined on the queue as the page joins them (inputs at their config
+values), until the last completes: the page is interactive.
 
 Lag: the paced backend emits token k at S + k·I. S is estimated per session as the earliest any
 token was shown relative to that schedule (min over tokens of shown_at(k) − k·I), so a token's lag
@@ -18,11 +23,10 @@ import asyncio
 import json
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
-
-from demo.knobs import KNOBS
 
 FOOTER = "\n\n<sub>"
 
@@ -61,20 +65,40 @@ def shown_tokens(messages: list | None) -> int:
     return 0
 
 
-async def dependency(client: httpx.AsyncClient, url: str) -> tuple[int, int]:
-    """(fn_index, trigger id) of the `chat` endpoint."""
+@dataclass
+class Endpoint:
+    """The `chat` endpoint as the page calls it: its ids and its inputs in order (None for a State,
+    the page's own, else the API parameter's name)."""
+
+    fn_index: int
+    trigger_id: int
+    inputs: list[str | None]
+
+    def payload(self, values: dict[str, Any], defaults: dict[str, Any]) -> list:
+        return [None if name is None else values.get(name, defaults.get(name)) for name in self.inputs]
+
+
+async def endpoint(client: httpx.AsyncClient, url: str) -> tuple[Endpoint, dict[str, Any]]:
+    """The `chat` endpoint, read from the app's config and API description (so the load follows the
+    page's inputs as they change), and its parameters' defaults."""
     config = (await client.get(url + "config")).json()
+    info = (await client.get(url + "gradio_api/info")).json()["named_endpoints"]["/chat"]["parameters"]
+    states = {c["id"] for c in config["components"] if c.get("type") == "state"}
     for dep in config["dependencies"]:
         if dep.get("api_name") == "chat":
-            return dep["id"], dep["targets"][0][0]
+            names = iter(p["parameter_name"] for p in info)
+            inputs = [None if i in states else next(names) for i in dep["inputs"]]
+            return Endpoint(dep["id"], dep["targets"][0][0], inputs), {p["parameter_name"]: p.get(
+                "parameter_default") for p in info}  # fmt: skip
     raise RuntimeError("no /chat endpoint")
 
 
-async def session(client: httpx.AsyncClient, url: str, fn: tuple[int, int], data: list, interval_s: float) -> dict:
+async def session(client: httpx.AsyncClient, url: str, fn: Endpoint, data: list, interval_s: float) -> dict:
     """One chat session to its end: when each new token first showed, and how many updates it got."""
     session_hash = uuid.uuid4().hex[:11]
     t0 = time.monotonic()
-    join = {"data": data, "fn_index": fn[0], "trigger_id": fn[1], "session_hash": session_hash, "event_data": None}
+    join = {"data": data, "fn_index": fn.fn_index, "trigger_id": fn.trigger_id, "session_hash": session_hash,
+            "event_data": None}  # fmt: skip
     response = await client.post(url + "gradio_api/queue/join", json=join)
     response.raise_for_status()
     value: Any = None
@@ -99,38 +123,74 @@ async def session(client: httpx.AsyncClient, url: str, fn: tuple[int, int], data
                 error = msg.get("message", "unexpected error")
             if kind in ("process_completed", "close_stream", "unexpected_error"):
                 break
-    return summarize(shown, t0, updates, error, interval_s)
+    return {"session": session_hash, **summarize(shown, t0, updates, error, interval_s)}
+
+
+async def page_load(client: httpx.AsyncClient, url: str) -> dict:
+    """One browser opening the page: seconds until its HTML, config and every load event are done."""
+    session_hash = uuid.uuid4().hex[:11]
+    t0 = time.monotonic()
+    (await client.get(url)).raise_for_status()
+    config = (await client.get(url + "config")).json()
+    values = {c["id"]: c.get("props", {}).get("value") for c in config["components"]}
+    loads = [d for d in config["dependencies"] if any(t[1] == "load" for t in d["targets"])]
+    for dep in loads:
+        join = {"data": [values.get(i) for i in dep["inputs"]], "fn_index": dep["id"], "trigger_id": None,
+                "session_hash": session_hash, "event_data": None}  # fmt: skip
+        (await client.post(url + "gradio_api/queue/join", json=join)).raise_for_status()
+    pending, error = len(loads), ""
+    if pending:
+        async with client.stream("GET", url + "gradio_api/queue/data", params={"session_hash": session_hash}) as sse:
+            async for line in sse.aiter_lines():
+                msg = json.loads(line[5:]) if line.startswith("data:") else {}
+                if msg.get("msg") == "process_completed":
+                    pending -= 1
+                    error = error or ("" if msg.get("success", True) else str(msg.get("output", {}).get("error")))
+                if msg.get("msg") == "unexpected_error":
+                    error, pending = msg.get("message", "unexpected error"), 0
+                if pending == 0 or msg.get("msg") == "close_stream":
+                    break
+    return {"interactive_s": time.monotonic() - t0, "load_events": len(loads), "error": error}
+
+
+def wall(t: float) -> float:
+    """A monotonic time as wall-clock seconds, comparable with the web's hop log (same machine)."""
+    return t + time.time() - time.monotonic()
 
 
 def summarize(shown: list[float], t0: float, updates: int, error: str, interval_s: float) -> dict:
     if not shown:
         return {"first_s": None, "lags_s": [], "tokens": 0, "tokens_per_s": 0.0, "updates": updates,
-                "error": error or "no token shown"}  # fmt: skip
+                "error": error or "no token shown", "joined_at": wall(t0)}  # fmt: skip
     start = min(t - k * interval_s for k, t in enumerate(shown))
     lags = [t - (start + k * interval_s) for k, t in enumerate(shown)]
     span = shown[-1] - shown[0]
     rate = (len(shown) - 1) / span if span > 0 else 0.0
     return {"first_s": shown[0] - t0, "lags_s": lags, "tokens": len(shown), "tokens_per_s": rate,
-            "updates": updates, "error": error}  # fmt: skip
+            "updates": updates, "error": error, "joined_at": wall(t0), "shown_at": wall(shown[0])}  # fmt: skip
 
 
-def payload(args: argparse.Namespace, n: int) -> list:
+def payload(args: argparse.Namespace, fn: Endpoint, defaults: dict[str, Any], n: int) -> list:
     if args.plain:
         return [f"load {n}", args.tokens, args.interval_s, args.cadence_s]
-    message = {"text": f"load {n}", "files": []}
-    knobs = {k.name: k.default for k in KNOBS} | {"max_tokens": args.tokens, "seed": 1}
-    return [message, None, "paced", "off", *knobs.values()]  # /chat's inputs: message, session, model, reasoning, knobs
+    values = {"message": {"text": f"load {n}", "files": []}, "model": "paced", "reasoning": "off",
+              "max_tokens": args.tokens, "seed": 1}  # fmt: skip
+    return fn.payload(values, defaults)
 
 
 async def run(args: argparse.Namespace) -> dict:
     limits = httpx.Limits(max_connections=args.sessions * 2 + 16, max_keepalive_connections=args.sessions * 2)
     async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(120.0)) as client:
-        fn = await dependency(client, args.url)
-        t0 = time.monotonic()
-        results = await asyncio.gather(
-            *(session(client, args.url, fn, payload(args, n), args.interval_s) for n in range(args.sessions)),
-            return_exceptions=True,
-        )
+        if args.page_load:
+            t0 = time.monotonic()
+            results = await asyncio.gather(*(page_load(client, args.url) for _ in range(args.sessions)),
+                                           return_exceptions=True)  # fmt: skip
+        else:
+            fn, defaults = await endpoint(client, args.url)
+            t0 = time.monotonic()
+            chats = [session(client, args.url, fn, payload(args, fn, defaults, n), args.interval_s)
+                     for n in range(args.sessions)]  # fmt: skip
+            results = await asyncio.gather(*chats, return_exceptions=True)
     wall = time.monotonic() - t0
     sessions = [r if isinstance(r, dict) else {"error": repr(r), "tokens": 0, "updates": 0} for r in results]
     return {"sessions": sessions, "wall_s": wall}
@@ -144,6 +204,7 @@ def main() -> None:
     parser.add_argument("--interval-s", type=float, default=0.05)
     parser.add_argument("--plain", action="store_true", help="the plain Gradio app's endpoint")
     parser.add_argument("--cadence-s", type=float, default=0.05)
+    parser.add_argument("--page-load", action="store_true", help="open the page N times at once instead")
     args = parser.parse_args()
     args.url = args.url.rstrip("/") + "/"
     print(json.dumps(asyncio.run(run(args))))

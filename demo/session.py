@@ -86,6 +86,7 @@ class Turn:
     queue_wait_s: float | None = None
     switches: int = 0
     feedback_id: str | None = None  # the visitor's rating of this answer, once given
+    hops: dict[str, float] = field(default_factory=dict, repr=False, compare=False)  # demo/hops.py
 
     @property
     def running(self) -> bool:

@@ -65,12 +65,14 @@ def contract_server() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory, tiny_model, contract_server) -> Settings:
+    var = tmp_path_factory.mktemp("var")
     return Settings(
         rio_sglang_url=contract_server,
         qwen_sglang_url="http://127.0.0.1:9",  # nothing listens there: a model that is down
         sglang_api_key="test-key",
         redis_url=f"redis://127.0.0.1:{free_port()}/0",
-        var_dir=tmp_path_factory.mktemp("var"),
+        var_dir=var,
+        hop_log=var / "hops.jsonl",  # bench.web's view of each chat's first token, checked in test_bench_web
         tiny_model_path=tiny_model,
         web_host="127.0.0.1",
         web_port=free_port(),

@@ -57,6 +57,7 @@ def env_for(settings: Settings, **extra: str) -> dict[str, str]:
         RIO_IMAGE_MB_PER_HOUR=str(settings.image_mb_per_hour),
         RIO_SHARES_PER_HOUR=str(settings.shares_per_hour),
         RIO_STORE_BUDGET_MB=str(settings.store_budget_mb),
+        RIO_HOP_LOG=str(settings.hop_log or ""),
         PYTHONPATH=str(ROOT),
         GRADIO_ANALYTICS_ENABLED="False",
         HF_HUB_OFFLINE="1",

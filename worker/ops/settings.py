@@ -70,6 +70,7 @@ class Settings(BaseModel):
     web_updates_per_s: int = 1000  # page updates per second one web process aims to stay within (render cadence)
     web_queue_size: int = 4096  # Gradio queue: events waiting or running per web process before "queue full"
     web_job_cap: int = 4096  # Gradio events running at once per web process (each streaming chat is one)
+    hop_log: Path | None = None  # append one JSON line per chat job: where its first token spent its time (bench.web)
     web_threads: int = 40  # Gradio's thread pool for sync work, apart from the job cap
     web_host: str = "0.0.0.0"
     web_port: int = 7860
