@@ -23,6 +23,7 @@ from worker.models import entry, location
 from worker.ops import metrics
 from worker.ops.settings import Settings
 from worker.queue.celery_app import TASK_NAME, make_app
+from worker.queue.client import REDIS_DRIVER
 from worker.queue.protocol import Done, JobSpec, ModelHealth, Stats, error_event, health_key, keyed_error
 from worker.queue.stream import EventStream, StreamKeeper
 
@@ -39,7 +40,7 @@ def settings() -> Settings:
 
 @cache
 def redis_client() -> redis.Redis:
-    return redis.Redis.from_url(settings().redis_url, health_check_interval=10)
+    return redis.Redis.from_url(settings().redis_url, health_check_interval=10, driver_info=REDIS_DRIVER)
 
 
 @cache
