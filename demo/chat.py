@@ -13,6 +13,7 @@ from pathlib import Path
 import redis.exceptions
 
 from demo import uploads
+from demo.hops import HopLog, stamp
 from demo.i18n import text
 from demo.session import ChatSession, Params, Turn
 from worker.jobs import (
@@ -22,6 +23,7 @@ from worker.jobs import (
     Error,
     Event,
     JobClient,
+    ModelHealth,
     RioError,
     ServiceUnavailable,
     Snapshot,
@@ -34,6 +36,11 @@ log = logging.getLogger(__name__)
 RENDER_EVERY_S = 0.05  # coalesce tokens: at most one page update per stream per 50 ms...
 RENDER_MAX_S = 1.0  # ...stretched under load (see `ChatService.render_every_s`), never beyond this
 Cadence = Callable[[], float]
+# Workers publish a model's health every 10 s; a burst of chats needs one read of it, not one each.
+HEALTH_FRESH_S = 1.0
+# What a side's stream tells the page (`together`): it changed (render on the cadence), it changed in
+# a way the visitor is waiting on (its first token: render at once, as plain Gradio shows it), it ended.
+TICK, NOW, ENDED = "tick", "now", "ended"
 
 
 def render_interval_s(streams: int, updates_per_s: int) -> float:
@@ -56,6 +63,8 @@ class ChatService:
         self.upload_dir = upload_dir
         upload_dir.mkdir(parents=True, exist_ok=True)
         self.pruned_at = 0.0
+        self.hops = HopLog(client, client.settings.hop_log)
+        self._health: dict[str, tuple[float, asyncio.Future[ModelHealth | None]]] = {}  # see down_detail
 
     def render_every_s(self) -> float:
         return render_interval_s(self.client.hub.streams, self.client.settings.web_updates_per_s)
@@ -74,6 +83,7 @@ class ChatService:
             turn.image_refs.append(ref)
             turn.image_paths.append(str(shown))
         self.prune_copies()
+        stamp(turn, "stored")
         return turn
 
     def prune_copies(self) -> None:
@@ -83,8 +93,9 @@ class ChatService:
             self.pruned_at = now
             uploads.prune(self.upload_dir, self.client.settings.image_ttl_s, now)
 
-    async def run(self, session: ChatSession, params: Params, client_id: str) -> AsyncIterator[None]:
-        """Submit the last turn and fold its events in; yields whenever the page should re-render."""
+    async def run(self, session: ChatSession, params: Params, client_id: str) -> AsyncIterator[str]:
+        """Submit the last turn and fold its events in; yields whenever the page should re-render (TICK
+        or NOW, see `fold`)."""
         turn = session.turns[-1]
         try:
             down = await self.down_detail(params.model)
@@ -93,15 +104,17 @@ class ChatService:
             spec = session.spec_for_last(params, client_id, self.client.settings)
             session.params = params
             spec = await self.client.submit(spec)
+            stamp(turn, "published")
         except RioError as exc:
             REJECTED.labels(exc.code).inc()
             turn.apply(error_event(exc))
-            yield None
+            yield NOW
             return
         turn.job_id = spec.id
-        yield None
-        async for _ in fold(turn, self.client.events(spec.id, queue=(spec.model, spec.ticket)), self.render_every_s):
-            yield None
+        yield TICK
+        async for change in fold(turn, self.client.events(spec.id, queue=(spec.model, spec.ticket)),
+                                 self.render_every_s):  # fmt: skip
+            yield change
 
     async def run_sides(self, sides: list[tuple[ChatSession, Params]], client_id: str) -> AsyncIterator[None]:
         """Run each side's last turn at once, within the client's limits; yields on a render cadence.
@@ -126,7 +139,7 @@ class ChatService:
         """Follow every session whose last turn was still running when the page went away."""
         return together([(s, self.follow(s)) for s in sessions if s.turns and s.turns[-1].job_id], self.render_every_s)
 
-    async def follow(self, session: ChatSession) -> AsyncIterator[None]:
+    async def follow(self, session: ChatSession) -> AsyncIterator[str]:
         """Replay a running turn's events from the start and follow them to the end (page reloaded)."""
         turn = session.turns[-1]
         if turn.job_id is None:
@@ -134,8 +147,8 @@ class ChatService:
         fresh = turn.retry()
         fresh.job_id = turn.job_id
         session.turns[-1] = fresh
-        async for _ in fold(fresh, self.client.events(fresh.job_id), self.render_every_s):
-            yield None
+        async for change in fold(fresh, self.client.events(fresh.job_id), self.render_every_s):
+            yield change
 
     async def share(self, snapshot: Snapshot, client_id: str | None = None) -> str:
         with redis_down_is_unavailable():
@@ -159,8 +172,18 @@ class ChatService:
         return [ChatSession.from_record(side, str(self.upload_dir)) for side in snapshot.sides]
 
     async def down_detail(self, model: str) -> str | None:
-        """Why a remote model is down, as its workers last reported; None when up or unknown."""
-        health = await self.client.health(model)
+        """Why a remote model is down, as its workers last reported; None when up or unknown. Read
+        from Redis at most once per HEALTH_FRESH_S, the requests of that moment sharing the read."""
+        now = time.monotonic()
+        at, read = self._health.get(model, (0.0, None))
+        if read is None or now - at >= HEALTH_FRESH_S:
+            read = asyncio.ensure_future(self.client.health(model))
+            self._health[model] = (now, read)
+        try:
+            health = await asyncio.shield(read)  # one caller cancelled does not cancel the others' read
+        except Exception:
+            self._health.pop(model, None)
+            raise
         return health.detail if health is not None and not health.up else None
 
     async def down_note(self, model: str, lang: str) -> str:
@@ -172,14 +195,14 @@ class ChatService:
             await self.client.cancel(session.turns[-1].job_id or "")
 
 
-async def together(streams: list[tuple[ChatSession, AsyncIterator[None]]], cadence: Cadence) -> AsyncIterator[None]:
+async def together(streams: list[tuple[ChatSession, AsyncIterator[str]]], cadence: Cadence) -> AsyncIterator[None]:
     """Drive several sides' streams at once so none waits for another; yields on a render cadence."""
-    changed: asyncio.Queue[bool] = asyncio.Queue()  # True: a side ended
+    changed: asyncio.Queue[str] = asyncio.Queue()  # TICK, NOW or ENDED
 
-    async def pump(session: ChatSession, stream: AsyncIterator[None]) -> None:
+    async def pump(session: ChatSession, stream: AsyncIterator[str]) -> None:
         try:
-            async for _ in stream:
-                changed.put_nowait(False)
+            async for change in stream:
+                changed.put_nowait(change)
         except REDIS_DOWN:
             log.warning("redis unavailable during job %s", session.turns[-1].job_id)
             fail(session.turns[-1], UNAVAILABLE)
@@ -187,7 +210,7 @@ async def together(streams: list[tuple[ChatSession, AsyncIterator[None]]], caden
             log.exception("side failed: job %s", session.turns[-1].job_id)
             fail(session.turns[-1], INTERNAL)
         finally:
-            changed.put_nowait(True)
+            changed.put_nowait(ENDED)
 
     tasks = [asyncio.create_task(pump(s, it)) for s, it in streams]
     try:
@@ -198,17 +221,24 @@ async def together(streams: list[tuple[ChatSession, AsyncIterator[None]]], caden
             task.cancel()
 
 
-async def fold(turn: Turn, events: AsyncIterator[Event], cadence: Cadence) -> AsyncIterator[None]:
-    """Apply a job's events to its turn; yields when the page should re-render (on the cadence, and
-    at once for a change of state)."""
-    last = 0.0
+async def fold(turn: Turn, events: AsyncIterator[Event], cadence: Cadence) -> AsyncIterator[str]:
+    """Apply a job's events to its turn; yields when the page should re-render: NOW for the first
+    token and the end, TICK for a change of state and, on the cadence, for more text."""
+    last, read = 0.0, False
     with ACTIVE.track_inprogress():
         async for event in events:
             turn.apply(event)
             now = time.monotonic()
-            if now - last >= cadence() or event.type in ("queued", "started", "done", "error"):
+            first = event.type in ("reasoning", "answer") and not read
+            if first:
+                stamp(turn, "read")
+                read = True
+            if first or event.type in ("done", "error"):
                 last = now
-                yield None
+                yield NOW
+            elif now - last >= cadence() or event.type in ("queued", "started"):
+                last = now
+                yield TICK
 
 
 @contextlib.contextmanager
@@ -225,19 +255,22 @@ def fail(turn: Turn, error: Error) -> None:
         turn.error = error
 
 
-async def coalesce(changed: asyncio.Queue[bool], sides: int, cadence: Cadence) -> AsyncIterator[None]:
-    """One yield per render tick while any side changed, and one as each side ends."""
-    pending, last = False, 0.0
+async def coalesce(changed: asyncio.Queue[str], sides: int, cadence: Cadence) -> AsyncIterator[None]:
+    """One yield per render tick while any side changed, and one at once for a NOW or an end. The
+    handler's opening update has just rendered, so the first tick waits its cadence: a job that
+    starts and streams at once shows its first token in one update, not three."""
+    pending, last = False, time.monotonic()
     while sides:
         wait = max(0.0, last + cadence() - time.monotonic()) if pending else None
+        change = None
         try:
             async with asyncio.timeout(wait):  # no task per wait, unlike wait_for
-                ended = await changed.get()
+                change = await changed.get()
         except TimeoutError:
-            ended = False
+            pass
         else:
             pending = True
-        sides -= ended
-        if ended or time.monotonic() - last >= cadence():
+        sides -= change == ENDED
+        if change in (NOW, ENDED) or time.monotonic() - last >= cadence():
             pending, last = False, time.monotonic()
             yield None

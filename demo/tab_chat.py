@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,7 @@ from demo.i18n import I18N, text
 from demo.render import chat_messages
 from demo.session import ChatSession, Params, Turn, snapshot_of
 from demo.widgets import LATEX, Page, mode_choices, prompt_box, rejected_turn, resume_state, share_reply, show_link
-from demo.wire import wire
+from demo.wire import unwire, unwire_value, wire
 from worker.jobs import RioError, SideRecord
 
 
@@ -69,11 +70,13 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
                 elem_id="mode",
             )
     busy = [chatbot, textbox, stop, page.resume]  # the session State is changed in place (demo/wire.py)
+    choice = page.knobs.inputs(model=model, reasoning=mode)  # a request's named inputs: model, mode, knobs
 
-    async def submit(message: dict, state: ChatSession, lang: str | None, request: gr.Request, **choice: Any):
+    async def submit(message: dict, state: ChatSession, lang: str | None, request: gr.Request, **named: Any):
         """Ask `model` in this session's conversation (`reasoning` and the knobs set how); streams the
         conversation as chat messages, thinking collapsed, the last answer's stats under it."""
-        p = Params.parse(choice)
+        received = time.time()
+        message, p = unwire_value(textbox, message), Params.parse(unwire(choice, named))
         state.lang = page.lang_for(lang, request)
         text = message.get("text") or ""
         try:
@@ -82,6 +85,7 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
             state.turns.append(rejected_turn(text, exc))
             yield wire({chatbot: chat_messages(state)})
             return
+        turn.hops["received"] = received
         state.turns.append(turn)
         async for update in answer(state, turn, p, request):
             yield update
@@ -89,14 +93,16 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
     async def answer(state: ChatSession, turn: Turn, p: Params, request: gr.Request):
         """Run the session's last turn and stream it into the pane (submit, retry and edit alike). A turn
         replaced meanwhile (retried or edited) stops driving the page: only the chat pane follows."""
-        yield wire({chatbot: chat_messages(state), textbox: gr.MultimodalTextbox(value=None, interactive=False),
-                    stop: gr.Button(visible=True)})  # fmt: skip
+        opening = {textbox: gr.MultimodalTextbox(value=None, interactive=False), stop: gr.Button(visible=True)}
+        yield wire({chatbot: chat_messages(state), **opening, page.resume: None})  # every output: see HELD_VALUES
         held: dict = {textbox: None, stop: stop.value, page.resume: None}  # see widgets.HELD_VALUES
         async for _ in service.run_sides([(state, p)], page.visitor(request)):
             if held[page.resume] is None and turn.job_id:
                 held[page.resume] = resume_state("chat", [state], [page.label(p.model)])
             shown = {chatbot: chat_messages(state)}
-            yield wire({**held, **shown} if state.holds(turn) else shown)
+            update = wire({**held, **shown} if state.holds(turn) else shown)
+            service.hops.first_shown(turn, request.session_hash or "")
+            yield update
         if state.holds(turn):
             yield wire({chatbot: chat_messages(state), textbox: gr.MultimodalTextbox(interactive=True),
                         stop: gr.Button(visible=False), page.resume: None})  # fmt: skip
@@ -120,17 +126,17 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
         e = page.models.get(key)
         return {banner: note, mode: gr.Radio(value=e.default_reasoning if e else "thinking")}
 
-    choice = page.knobs.inputs(model=model, reasoning=mode)
     sent = [textbox, session, page.lang]
     textbox.submit(submit, sent, busy, inputs_kwargs=choice, api_name="chat", concurrency_limit=None,
-                   postprocess=False)  # fmt: skip
+                   preprocess=False, postprocess=False)  # fmt: skip
 
     def take_example(evt: gr.SelectData, lang: str | None, request: gr.Request) -> dict:
         return {textbox: picked(CHAT_EXAMPLES, page.examples, evt, page.lang_for(lang, request))[1]}
 
     chatbot.example_select(take_example, [page.lang], [textbox], api_visibility="private").then(
-        submit, sent, busy, inputs_kwargs=choice, api_visibility="private", concurrency_limit=None, postprocess=False
-    )
+        submit, sent, busy, inputs_kwargs=choice, api_visibility="private", concurrency_limit=None,
+        preprocess=False, postprocess=False,
+    )  # fmt: skip
     stop.click(stop_job, [session], None, api_name="stop", concurrency_limit=None)
     clear.click(lambda: (ChatSession(), [], gr.Textbox(visible=False), None), None,
                 [session, chatbot, link, page.resume], api_name="new_chat")  # fmt: skip

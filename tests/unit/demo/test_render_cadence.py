@@ -1,0 +1,68 @@
+"""When a chat's page re-renders: its first token at once (as plain Gradio shows it), more text on the
+render cadence, and a job that starts and streams at once in one update after the opening one."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from demo.chat import ENDED, NOW, TICK, coalesce, fold
+from demo.session import Turn
+from worker.queue.protocol import AnswerDelta, Done, Event, Queued, Started
+
+LONG_S = 60.0  # a cadence no test outlives: only NOW and ENDED can render
+
+
+async def events_of(*events: Event) -> AsyncIterator[Event]:
+    for event in events:
+        yield event
+
+
+def folded(*events: Event, cadence_s: float = LONG_S) -> tuple[list[str], Turn]:
+    async def go() -> tuple[list[str], Turn]:
+        turn = Turn("hi", job_id="j")
+        return [change async for change in fold(turn, events_of(*events), lambda: cadence_s)], turn
+
+    return asyncio.run(go())
+
+
+def test_the_first_token_and_the_end_render_at_once_the_rest_on_the_cadence():
+    stream = (Queued(position=0), Started(worker="w", backend="paced"), AnswerDelta(delta="a "),
+              AnswerDelta(delta="b "), AnswerDelta(delta="c "), Done(finish_reason="stop"))  # fmt: skip
+    changes, turn = folded(*stream)
+    assert changes == [TICK, TICK, NOW, NOW]  # queued, started, the first token, the end
+    assert turn.answer == "a b c " and "read" in turn.hops
+    assert folded(*stream, cadence_s=0.0)[0] == [TICK, TICK, NOW, TICK, TICK, NOW]
+
+
+def renders(changes: list[str], sides: int, cadence_s: float) -> int:
+    """How many page updates `coalesce` makes of `changes`, all queued at once."""
+
+    async def go() -> int:
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        for change in changes:
+            queue.put_nowait(change)
+        return len([None async for _ in coalesce(queue, sides, lambda: cadence_s)])
+
+    return asyncio.run(go())
+
+
+def test_a_job_that_starts_and_streams_at_once_shows_its_first_token_in_one_update():
+    # published, queued, started: ticks that wait out the cadence; the first token carries them all
+    assert renders([TICK, TICK, TICK, NOW, ENDED], sides=1, cadence_s=LONG_S) == 2  # the token, the end
+    assert renders([TICK, TICK, NOW, TICK, TICK, NOW, ENDED], sides=1, cadence_s=LONG_S) == 3
+
+
+def test_ticks_alone_render_once_the_cadence_has_passed():
+    async def go() -> list[float]:
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        queue.put_nowait(TICK)
+        loop.call_later(0.3, queue.put_nowait, ENDED)
+        t0, at = loop.time(), []
+        async for _ in coalesce(queue, 1, lambda: 0.1):
+            at.append(loop.time() - t0)
+        return at
+
+    at = asyncio.run(go())
+    assert len(at) == 2 and 0.09 <= at[0] < 0.25 and at[1] >= 0.29  # the tick after one cadence; the end
