@@ -93,18 +93,34 @@ async def endpoint(client: httpx.AsyncClient, url: str) -> tuple[Endpoint, dict[
     raise RuntimeError("no /chat endpoint")
 
 
+async def sent(client: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """The response, its body still to read; sent once more if the connection failed before any of it
+    came back, as browsers do for a kept-alive connection the server closed as the request left (under
+    a 512-session burst uvicorn closes connections idle for its 5 s keep-alive)."""
+    try:
+        return await client.send(client.build_request(method, url, **kwargs), stream=True)
+    except (httpx.ReadError, httpx.RemoteProtocolError):
+        return await client.send(client.build_request(method, url, **kwargs), stream=True)
+
+
+async def fetched(client: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    response = await sent(client, method, url, **kwargs)
+    await response.aread()
+    return response.raise_for_status()
+
+
 async def session(client: httpx.AsyncClient, url: str, fn: Endpoint, data: list, interval_s: float) -> dict:
     """One chat session to its end: when each new token first showed, and how many updates it got."""
     session_hash = uuid.uuid4().hex[:11]
     t0 = time.monotonic()
     join = {"data": data, "fn_index": fn.fn_index, "trigger_id": fn.trigger_id, "session_hash": session_hash,
             "event_data": None}  # fmt: skip
-    response = await client.post(url + "gradio_api/queue/join", json=join)
-    response.raise_for_status()
+    await fetched(client, "POST", url + "gradio_api/queue/join", json=join)
     value: Any = None
     shown: list[float] = []  # shown[k]: when token k first appeared
     updates, error = 0, ""
-    async with client.stream("GET", url + "gradio_api/queue/data", params={"session_hash": session_hash}) as sse:
+    sse = await sent(client, "GET", url + "gradio_api/queue/data", params={"session_hash": session_hash})
+    try:
         async for line in sse.aiter_lines():
             if not line.startswith("data:"):
                 continue
@@ -123,6 +139,8 @@ async def session(client: httpx.AsyncClient, url: str, fn: Endpoint, data: list,
                 error = msg.get("message", "unexpected error")
             if kind in ("process_completed", "close_stream", "unexpected_error"):
                 break
+    finally:
+        await sse.aclose()
     return {"session": session_hash, **summarize(shown, t0, updates, error, interval_s)}
 
 
@@ -130,17 +148,18 @@ async def page_load(client: httpx.AsyncClient, url: str) -> dict:
     """One browser opening the page: seconds until its HTML, config and every load event are done."""
     session_hash = uuid.uuid4().hex[:11]
     t0 = time.monotonic()
-    (await client.get(url)).raise_for_status()
-    config = (await client.get(url + "config")).json()
+    await fetched(client, "GET", url)
+    config = (await fetched(client, "GET", url + "config")).json()
     values = {c["id"]: c.get("props", {}).get("value") for c in config["components"]}
     loads = [d for d in config["dependencies"] if any(t[1] == "load" for t in d["targets"])]
     for dep in loads:
         join = {"data": [values.get(i) for i in dep["inputs"]], "fn_index": dep["id"], "trigger_id": None,
                 "session_hash": session_hash, "event_data": None}  # fmt: skip
-        (await client.post(url + "gradio_api/queue/join", json=join)).raise_for_status()
+        await fetched(client, "POST", url + "gradio_api/queue/join", json=join)
     pending, error = len(loads), ""
     if pending:
-        async with client.stream("GET", url + "gradio_api/queue/data", params={"session_hash": session_hash}) as sse:
+        sse = await sent(client, "GET", url + "gradio_api/queue/data", params={"session_hash": session_hash})
+        try:
             async for line in sse.aiter_lines():
                 msg = json.loads(line[5:]) if line.startswith("data:") else {}
                 if msg.get("msg") == "process_completed":
@@ -150,6 +169,8 @@ async def page_load(client: httpx.AsyncClient, url: str) -> dict:
                     error, pending = msg.get("message", "unexpected error"), 0
                 if pending == 0 or msg.get("msg") == "close_stream":
                     break
+        finally:
+            await sse.aclose()
     return {"interactive_s": time.monotonic() - t0, "load_events": len(loads), "error": error}
 
 

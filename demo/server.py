@@ -14,6 +14,7 @@ from starlette.middleware import Middleware
 
 from demo.hosting import examples_dir
 from demo.i18n import I18N
+from demo.page_cache import PageCache
 from demo.page_js import EarlyScript
 from demo.page_state import hold_sessions_lazily
 from worker.jobs import Settings
@@ -46,7 +47,8 @@ def serve(demo: gr.Blocks, settings: Settings, upload_dir: Path, css: str) -> No
         allowed_paths=[str(upload_dir), str(examples_dir(settings))],
         css=css,
         i18n=I18N,
-        app_kwargs={"middleware": [Middleware(EarlyScript)]},  # the page's language, set before Gradio starts
+        # the page built once per address (replayed with its early script), the page's language set before Gradio starts
+        app_kwargs={"middleware": [Middleware(PageCache), Middleware(EarlyScript)]},
         show_error=True,
     )
 
