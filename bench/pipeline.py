@@ -33,6 +33,7 @@ from worker.ops.settings import Settings
 from worker.ops.tiny_model import build
 
 CONTENT = ("reasoning", "answer")
+PATH_HOPS = ("submit → queued", "queued → started", "started → first token", "first token → read")
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -57,11 +58,39 @@ def in_process(backend, spec: JobSpec) -> tuple[float, float]:
     return timings(stamps, t0)
 
 
-async def through_path(client: JobClient, spec: JobSpec) -> tuple[float, float]:
-    t0 = time.perf_counter()
+async def through_path(client: JobClient, spec: JobSpec, hops: list[dict[str, float]] | None = None
+                       ) -> tuple[float, float]:  # fmt: skip
+    t0, wall0 = time.perf_counter(), time.time()
     await client.submit(spec)
     stamps = [time.perf_counter() async for e in client.events(spec.id) if e.type in CONTENT]
+    if hops is not None:
+        hops.append(await path_hops(client, spec.id, wall0, time.time() - (time.perf_counter() - stamps[0])))
     return timings(stamps, t0)
+
+
+async def path_hops(client: JobClient, job_id: str, submitted: float, read: float) -> dict[str, float]:
+    """Where one job's first token spent its time (ms): the client's clock at both ends, Redis's entry
+    ids (millisecond stamps) in between."""
+    at: dict[str, float] = {}
+    for stamp, event in await client.stored(job_id):
+        at.setdefault("content" if event.type in CONTENT else event.type, stamp)
+    ends = (submitted, at["queued"], at["started"], at["content"], read)
+    return {name: 1000 * (b - a) for name, a, b in zip(PATH_HOPS, ends, ends[1:], strict=False)}
+
+
+async def idle_round_trips(client: JobClient, pings: int = 20) -> dict[str, float]:
+    """A Redis PING's round trip (p50 ms) after the process sat idle: what each cross-process hop of a
+    lone job pays on a machine whose idle CPUs sleep."""
+    out = {}
+    for idle_s in (0.0, 0.1, 0.5):
+        times = []
+        for _ in range(pings):
+            await asyncio.sleep(idle_s)
+            t0 = time.perf_counter()
+            await client.redis.ping()
+            times.append(1000 * (time.perf_counter() - t0))
+        out[f"ping_ms_after_{idle_s * 1000:.0f}_ms_idle"] = statistics.median(times)
+    return out
 
 
 def job(model: str, tokens: int, seed: int) -> JobSpec:
@@ -75,14 +104,17 @@ def job(model: str, tokens: int, seed: int) -> JobSpec:
 
 async def one_stream(client: JobClient, backend: LocalBackend, runs: int) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {"ttft": [], "gap": [], "ttft_in": [], "gap_in": []}
+    hops: list[dict[str, float]] = []
     for i in range(runs + 1):
         spec = job("tiny-random", 48, seed=i)
         local = in_process(backend, spec)
-        remote = await through_path(client, spec)
+        remote = await through_path(client, spec, hops)
         if i == 0:
             continue  # warm-up
         for key, value in zip(("ttft_in", "gap_in", "ttft", "gap"), (*local, *remote), strict=True):
             out[key].append(value)
+    for name in hops[0]:
+        out[name] = [h[name] for h in hops[1:]]
     return out
 
 
@@ -135,10 +167,11 @@ def stack(tmp: Path) -> Generator[Settings, None, None]:
             stop(p)
 
 
-async def measure(settings: Settings, runs: int, streams: int) -> dict[str, float]:
+async def measure(settings: Settings, runs: int, streams: int) -> dict:
     client = JobClient.from_settings(settings)
     backend = LocalBackend(LocalEngine.load(str(settings.tiny_model_path)), 8192)
     one = await one_stream(client, backend, runs)
+    idle = await idle_round_trips(client)
     await many_streams(client, 8, jobs_each=1)  # warm the thread pools
     remote64, local64 = await many_streams(client, streams)
     await client.redis.aclose()
@@ -157,10 +190,12 @@ async def measure(settings: Settings, runs: int, streams: int) -> dict[str, floa
         "ttft_ms_p50_64_full_path": pct(remote64, 0.5),
         "runs": runs,
         "streams": streams,
+        "hops_ms_p50_1_stream": {name: statistics.median(one[name]) for name in PATH_HOPS},
+        **idle,
     }
 
 
-def table(r: dict[str, float]) -> str:
+def table(r: dict) -> str:
     rows = [
         ("TTFT p50, 1 stream (tiny model)", "ttft_ms_p50_in_process", "ttft_ms_p50_full_path", "added_ttft_ms_p50"),
         ("per-token gap p50, 1 stream", "per_token_ms_p50_in_process", "per_token_ms_p50_full_path",
@@ -170,6 +205,13 @@ def table(r: dict[str, float]) -> str:
     ]  # fmt: skip
     lines = ["| measure | in-process ms | full path ms | added ms |", "|---|---:|---:|---:|"]
     lines += [f"| {name} | {r[a]:.2f} | {r[b]:.2f} | {r[c]:.2f} |" for name, a, b, c in rows]
+    hops = r["hops_ms_p50_1_stream"]
+    assert isinstance(hops, dict)
+    pings = {k.split("_after_")[1].replace("_", " "): v for k, v in r.items() if k.startswith("ping_ms_after")}
+    lines += ["", "1 stream, where the first token's time goes (p50 ms): "
+              + ", ".join(f"{name} {hops[name]:.2f}" for name in PATH_HOPS) + ".",
+              "Redis PING round trip p50 after the process sat idle "
+              + ", ".join(f"{idle}: {ms:.2f} ms" for idle, ms in pings.items()) + "."]  # fmt: skip
     return "\n".join(lines)
 
 

@@ -8,7 +8,10 @@ client speaking Gradio's queue protocol, HTTP + server-sent events) starts N cha
 Per N it reports the web process's CPU (from /proc: user + system) per delivered page update and
 per delivered token, first visible token p50/p99, lag p99, tokens/s per stream and errors; then the
 same load on a plain Gradio app (`bench.web_plain`) streaming the same text into a `gr.Chatbot` at
-the same cadence, and our CPU per update as a ratio of it. The machine's load average is reported
+the same cadence, and our CPU per update as a ratio of it. Per N too: where our first tokens spent
+their time, hop by hop (the web's hop log, `RIO_HOP_LOG`, joined by session with the load
+generator's clock), and N browsers opening the page at once (`GET /`, `/config`, the page's load
+events) to an interactive page, ours and the plain app's. The machine's load average is reported
 too: other processes on these small machines shift every figure.
 """
 

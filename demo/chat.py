@@ -7,7 +7,7 @@ import contextlib
 import hashlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import redis.exceptions
@@ -116,7 +116,8 @@ class ChatService:
                                  self.render_every_s):  # fmt: skip
             yield change
 
-    async def run_sides(self, sides: list[tuple[ChatSession, Params]], client_id: str) -> AsyncIterator[None]:
+    async def run_sides(self, sides: list[tuple[ChatSession, Params]], client_id: str
+                        ) -> AsyncGenerator[None, None]:  # fmt: skip
         """Run each side's last turn at once, within the client's limits; yields on a render cadence.
         A side that fails ends alone."""
         try:
@@ -219,6 +220,30 @@ async def together(streams: list[tuple[ChatSession, AsyncIterator[str]]], cadenc
     finally:
         for task in tasks:
             task.cancel()
+
+
+class UnderWay:
+    """A render stream whose first step starts now, in a task: what it does before its first yield
+    (admission, publishing the job) overlaps what the caller does before it iterates (the page's
+    opening update). `aclose` ends both, iterated or not."""
+
+    def __init__(self, stream: AsyncGenerator[None, None]) -> None:
+        self.stream = stream
+        self.first: asyncio.Future[None] = asyncio.ensure_future(anext(stream))
+
+    async def __aiter__(self) -> AsyncIterator[None]:
+        try:
+            await self.first
+        except StopAsyncIteration:
+            return
+        yield None
+        async for step in self.stream:
+            yield step
+
+    async def aclose(self) -> None:
+        self.first.cancel()
+        await asyncio.gather(self.first, return_exceptions=True)  # the stream is free again, to be closed
+        await self.stream.aclose()
 
 
 async def fold(turn: Turn, events: AsyncIterator[Event], cadence: Cadence) -> AsyncIterator[str]:

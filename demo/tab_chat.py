@@ -9,7 +9,7 @@ from typing import Any
 
 import gradio as gr
 
-from demo.chat import ChatService
+from demo.chat import ChatService, UnderWay
 from demo.chat_edits import ChatEdits, wire_edits
 from demo.examples import CHAT_EXAMPLES, picked
 from demo.feedback import FEEDBACK_OPTIONS, build_feedback_box, wire_feedback
@@ -94,15 +94,20 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
         """Run the session's last turn and stream it into the pane (submit, retry and edit alike). A turn
         replaced meanwhile (retried or edited) stops driving the page: only the chat pane follows."""
         opening = {textbox: gr.MultimodalTextbox(value=None, interactive=False), stop: gr.Button(visible=True)}
-        yield wire({chatbot: chat_messages(state), **opening, page.resume: None})  # every output: see HELD_VALUES
-        held: dict = {textbox: None, stop: stop.value, page.resume: None}  # see widgets.HELD_VALUES
-        async for _ in service.run_sides([(state, p)], page.visitor(request)):
-            if held[page.resume] is None and turn.job_id:
-                held[page.resume] = resume_state("chat", [state], [page.label(p.model)])
-            shown = {chatbot: chat_messages(state)}
-            update = wire({**held, **shown} if state.holds(turn) else shown)
-            service.hops.first_shown(turn, request.session_hash or "")
-            yield update
+        shown_first = wire({chatbot: chat_messages(state), **opening, page.resume: None})  # all outputs: HELD_VALUES
+        runs = UnderWay(service.run_sides([(state, p)], page.visitor(request)))  # published while that renders
+        try:
+            yield shown_first
+            held: dict = {textbox: None, stop: stop.value, page.resume: None}  # see widgets.HELD_VALUES
+            async for _ in runs:
+                if held[page.resume] is None and turn.job_id:
+                    held[page.resume] = resume_state("chat", [state], [page.label(p.model)])
+                shown = {chatbot: chat_messages(state)}
+                update = wire({**held, **shown} if state.holds(turn) else shown)
+                service.hops.first_shown(turn, request.session_hash or "")
+                yield update
+        finally:
+            await runs.aclose()
         if state.holds(turn):
             yield wire({chatbot: chat_messages(state), textbox: gr.MultimodalTextbox(interactive=True),
                         stop: gr.Button(visible=False), page.resume: None})  # fmt: skip

@@ -4,9 +4,9 @@ render cadence, and a job that starts and streams at once in one update after th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
-from demo.chat import ENDED, NOW, TICK, coalesce, fold
+from demo.chat import ENDED, NOW, TICK, UnderWay, coalesce, fold
 from demo.session import Turn
 from worker.queue.protocol import AnswerDelta, Done, Event, Queued, Started
 
@@ -66,3 +66,28 @@ def test_ticks_alone_render_once_the_cadence_has_passed():
 
     at = asyncio.run(go())
     assert len(at) == 2 and 0.09 <= at[0] < 0.25 and at[1] >= 0.29  # the tick after one cadence; the end
+
+
+def test_a_stream_under_way_starts_before_it_is_iterated_and_closes_unread():
+    async def go() -> None:
+        started: list[int] = []
+        closed: list[int] = []
+
+        async def stream(n: int) -> AsyncGenerator[None, None]:
+            try:
+                started.append(n)  # admission, the job published: before the caller iterates
+                yield None
+                yield None
+            finally:
+                closed.append(n)
+
+        runs = UnderWay(stream(1))
+        await asyncio.sleep(0)  # the caller's own work: the opening update
+        assert started == [1]
+        assert [step async for step in runs] == [None, None]
+        unread = UnderWay(stream(2))
+        await asyncio.sleep(0)
+        await unread.aclose()  # the page went away before the first render
+        assert started == [1, 2] and closed == [1, 2]
+
+    asyncio.run(go())
