@@ -91,3 +91,11 @@ async def send_with_script(start: Message, body: bytes, send: Callable[[Message]
     headers = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
     await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
+
+
+# The prompt box locked and Stop shown in the browser the moment a chat message is sent (a js-only
+# event beside the chat event): the server's opening update then carries values only, where a prop
+# update made Gradio construct both components anew on the server (~0.35 ms each, in every chat's
+# path to its first token). The answer's end unlocks from the server, which knows whether the turn
+# still holds the page (a retry or edit may have replaced it).
+LOCK_JS = "() => [{__type__: 'update', interactive: false}, {__type__: 'update', visible: true}]"

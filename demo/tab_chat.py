@@ -14,6 +14,7 @@ from demo.chat_edits import ChatEdits, wire_edits
 from demo.examples import CHAT_EXAMPLES, picked
 from demo.feedback import FEEDBACK_OPTIONS, build_feedback_box, wire_feedback
 from demo.i18n import I18N, text
+from demo.page_js import LOCK_JS
 from demo.render import chat_messages
 from demo.session import ChatSession, Params, Turn, snapshot_of
 from demo.widgets import LATEX, Page, mode_choices, prompt_box, rejected_turn, resume_state, share_reply, show_link
@@ -82,18 +83,23 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
         try:
             turn = await service.new_turn(text, message.get("files") or [], page.visitor(request))
         except RioError as exc:
-            state.turns.append(rejected_turn(text, exc))
-            yield wire({chatbot: chat_messages(state)})
+            state.turns.append(rejected_turn(text, exc))  # the message stays in the box, unlocked (LOCK_JS)
+            yield wire({chatbot: chat_messages(state), **unlocked()})
             return
         turn.hops["received"] = received
         state.turns.append(turn)
-        async for update in answer(state, turn, p, request):
+        async for update in answer(state, turn, p, request, locked=True):
             yield update
 
-    async def answer(state: ChatSession, turn: Turn, p: Params, request: gr.Request):
+    def unlocked() -> dict:
+        return {textbox: gr.MultimodalTextbox(interactive=True), stop: gr.Button(visible=False), page.resume: None}
+
+    async def answer(state: ChatSession, turn: Turn, p: Params, request: gr.Request, locked: bool = False):
         """Run the session's last turn and stream it into the pane (submit, retry and edit alike). A turn
-        replaced meanwhile (retried or edited) stops driving the page: only the chat pane follows."""
-        opening = {textbox: gr.MultimodalTextbox(value=None, interactive=False), stop: gr.Button(visible=True)}
+        replaced meanwhile (retried or edited) stops driving the page: only the chat pane follows.
+        `locked`: the page locked the box and showed Stop itself (LOCK_JS), else the opening update does."""
+        lock = {textbox: gr.MultimodalTextbox(value=None, interactive=False), stop: gr.Button(visible=True)}
+        opening = {textbox: None, stop: stop.value} if locked else lock  # the box emptied either way
         shown_first = wire({chatbot: chat_messages(state), **opening, page.resume: None})  # all outputs: HELD_VALUES
         runs = UnderWay(service.run_sides([(state, p)], page.visitor(request)))  # published while that renders
         try:
@@ -109,8 +115,7 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
         finally:
             await runs.aclose()
         if state.holds(turn):
-            yield wire({chatbot: chat_messages(state), textbox: gr.MultimodalTextbox(interactive=True),
-                        stop: gr.Button(visible=False), page.resume: None})  # fmt: skip
+            yield wire({chatbot: chat_messages(state), **unlocked()})
 
     async def stop_job(state: ChatSession) -> None:
         await service.stop(state)
@@ -132,12 +137,15 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
         return {banner: note, mode: gr.Radio(value=e.default_reasoning if e else "thinking")}
 
     sent = [textbox, session, page.lang]
+    # the lock first: the page runs a trigger's events in order, each stream to its end
+    textbox.submit(None, None, [textbox, stop], js=LOCK_JS, api_visibility="private")
     textbox.submit(submit, sent, busy, inputs_kwargs=choice, api_name="chat", concurrency_limit=None,
                    preprocess=False, postprocess=False)  # fmt: skip
 
     def take_example(evt: gr.SelectData, lang: str | None, request: gr.Request) -> dict:
         return {textbox: picked(CHAT_EXAMPLES, page.examples, evt, page.lang_for(lang, request))[1]}
 
+    chatbot.example_select(None, None, [textbox, stop], js=LOCK_JS, api_visibility="private")
     chatbot.example_select(take_example, [page.lang], [textbox], api_visibility="private").then(
         submit, sent, busy, inputs_kwargs=choice, api_visibility="private", concurrency_limit=None,
         preprocess=False, postprocess=False,

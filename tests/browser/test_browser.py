@@ -77,6 +77,8 @@ def test_reloading_a_running_chat_replays_and_follows_it_to_the_end(browser, web
     page.wait_for_function("() => document.getElementById('chat').innerText.includes('steady pace')", timeout=30_000)
     before = pane_text(page, "chat")
     assert "512 tokens" not in before, "reloaded mid-answer"
+    # while it streams the box is locked and Stop shown (the page did both as the message left: LOCK_JS)
+    assert page.locator("#prompt textarea").is_disabled() and page.locator("#stop").is_visible()
     page.reload(wait_until="load")
     page.wait_for_function("() => document.getElementById('chat')?.innerText.includes('steady pace')",
                            timeout=30_000)  # fmt: skip

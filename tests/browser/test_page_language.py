@@ -120,6 +120,9 @@ def test_inline_and_display_math_render_with_katex(browser, web):
     page.locator("#prompt textarea").press("Enter")
     page.wait_for_function("() => document.getElementById('chat').innerText.includes('tok/s')", timeout=60_000)
     page.screenshot(path=str(SHOTS / "math.png"), full_page=True)
+    # the answer's end gives the box back and hides Stop (the server's last update)
+    page.wait_for_function("() => !document.querySelector('#prompt textarea').disabled", timeout=10_000)
+    assert not page.locator("#stop").is_visible()
     answer = page.locator("#chat .message.bot").last
     assert answer.locator(".katex-display").count() >= 1, "display math $$r = n/t.$$"
     inline = answer.locator(".katex").count() - answer.locator(".katex-display .katex").count()
