@@ -99,3 +99,6 @@ async def send_with_script(start: Message, body: bytes, send: Callable[[Message]
 # path to its first token). The answer's end unlocks from the server, which knows whether the turn
 # still holds the page (a retry or edit may have replaced it).
 LOCK_JS = "() => [{__type__: 'update', interactive: false}, {__type__: 'update', visible: true}]"
+# ...and given back by the page itself if the chat event fails outright (an error, not a refusal: a
+# refusal is an answer, and its update unlocks), so a failure never leaves the box locked.
+UNLOCK_JS = "() => [{__type__: 'update', interactive: true}, {__type__: 'update', visible: false}]"

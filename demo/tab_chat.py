@@ -14,7 +14,7 @@ from demo.chat_edits import ChatEdits, wire_edits
 from demo.examples import CHAT_EXAMPLES, picked
 from demo.feedback import FEEDBACK_OPTIONS, build_feedback_box, wire_feedback
 from demo.i18n import I18N, text
-from demo.page_js import LOCK_JS
+from demo.page_js import LOCK_JS, UNLOCK_JS
 from demo.render import chat_messages
 from demo.session import ChatSession, Params, Turn, snapshot_of
 from demo.widgets import LATEX, Page, mode_choices, prompt_box, rejected_turn, resume_state, share_reply, show_link
@@ -140,7 +140,9 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
     # the lock first: the page runs a trigger's events in order, each stream to its end
     textbox.submit(None, None, [textbox, stop], js=LOCK_JS, api_visibility="private")
     textbox.submit(submit, sent, busy, inputs_kwargs=choice, api_name="chat", concurrency_limit=None,
-                   preprocess=False, postprocess=False)  # fmt: skip
+                   preprocess=False, postprocess=False).failure(
+        None, None, [textbox, stop], js=UNLOCK_JS, api_visibility="private"
+    )  # fmt: skip
 
     def take_example(evt: gr.SelectData, lang: str | None, request: gr.Request) -> dict:
         return {textbox: picked(CHAT_EXAMPLES, page.examples, evt, page.lang_for(lang, request))[1]}
@@ -149,7 +151,7 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
     chatbot.example_select(take_example, [page.lang], [textbox], api_visibility="private").then(
         submit, sent, busy, inputs_kwargs=choice, api_visibility="private", concurrency_limit=None,
         preprocess=False, postprocess=False,
-    )  # fmt: skip
+    ).failure(None, None, [textbox, stop], js=UNLOCK_JS, api_visibility="private")  # fmt: skip
     stop.click(stop_job, [session], None, api_name="stop", concurrency_limit=None)
     clear.click(lambda: (ChatSession(), [], gr.Textbox(visible=False), None), None,
                 [session, chatbot, link, page.resume], api_name="new_chat")  # fmt: skip
