@@ -71,10 +71,8 @@ async def through_path(client: JobClient, spec: JobSpec, hops: list[dict[str, fl
 async def path_hops(client: JobClient, job_id: str, submitted: float, read: float) -> dict[str, float]:
     """Where one job's first token spent its time (ms): the client's clock at both ends, Redis's entry
     ids (millisecond stamps) in between."""
-    at: dict[str, float] = {}
-    for stamp, event in await client.stored(job_id):
-        at.setdefault("content" if event.type in CONTENT else event.type, stamp)
-    ends = (submitted, at["queued"], at["started"], at["content"], read)
+    at = await client.stored_hops(job_id)
+    ends = (submitted, at["enqueued"], at["started"], at["written"], read)
     return {name: 1000 * (b - a) for name, a, b in zip(PATH_HOPS, ends, ends[1:], strict=False)}
 
 

@@ -23,7 +23,6 @@ from worker.jobs import JobClient
 
 log = logging.getLogger(__name__)
 WEB_HOPS = ("received", "stored", "published", "read", "sent")  # in the order a first token passes them
-WORKER_HOPS = {"queued": "enqueued", "started": "started", "reasoning": "written", "answer": "written"}
 
 
 def stamp(turn: Turn, hop: str) -> None:
@@ -50,14 +49,10 @@ class HopLog:
 
     async def _write(self, job_id: str, session: str, hops: dict[str, float]) -> None:
         try:
-            events = await self.client.stored(job_id)
+            worker = await self.client.stored_hops(job_id)
         except redis.exceptions.RedisError as exc:
             log.warning("hop log: could not read job %s (%s)", job_id, exc)
             return
-        worker: dict[str, float] = {}
-        for at, event in events:
-            if (hop := WORKER_HOPS.get(event.type)) is not None:
-                worker.setdefault(hop, at)
         line = json.dumps({"session": session, "job": job_id, "web": hops, "worker": worker})
         assert self.path is not None
         with self.path.open("a") as f:

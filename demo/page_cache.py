@@ -15,14 +15,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from demo.page_js import ASGIApp, Message, Receive, Scope, Send
 
 CACHED_PATHS = ("/", "/config")
 # What Gradio reads to build them: the root URL (gradio/route_utils.py get_request_origin), the

@@ -42,7 +42,9 @@ SWITCH_JS = f"""
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
-ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class EarlyScript:
@@ -52,8 +54,7 @@ class EarlyScript:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]],
-                       send: Callable[[Message], Awaitable[None]]) -> None:  # fmt: skip
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != "/":
             await self.app(scope, receive, send)
             return
@@ -86,7 +87,7 @@ def is_html(start: Message) -> bool:
     )
 
 
-async def send_with_script(start: Message, body: bytes, send: Callable[[Message], Awaitable[None]]) -> None:
+async def send_with_script(start: Message, body: bytes, send: Send) -> None:
     body = body.replace(b"<head>", b"<head>" + LANG_SCRIPT.encode(), 1)
     headers = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
     await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})

@@ -9,6 +9,7 @@ import json
 import httpx
 
 from bench.web import HOPS, hop_times, loadgen
+from demo.hops import WEB_HOPS
 from worker.ops.settings import Settings
 
 TOKENS = 6
@@ -26,7 +27,7 @@ def test_chats_are_timed_hop_by_hop_from_the_page_event_to_the_token_shown(web, 
     ms = 0.002  # Redis stamps its entries to the millisecond
     for s in sessions:
         web_hops, worker = logged[s["session"]]["web"], logged[s["session"]]["worker"]
-        at = [web_hops[h] for h in ("received", "stored", "published", "read", "sent")]
+        at = [web_hops[h] for h in WEB_HOPS]
         assert at == sorted(at) and s["joined_at"] <= at[0] and at[-1] <= s["shown_at"]
         assert web_hops["stored"] - ms <= worker["enqueued"] <= web_hops["published"] + ms
         assert worker["enqueued"] <= worker["started"] <= worker["written"] <= web_hops["read"] + ms

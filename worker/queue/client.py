@@ -14,7 +14,7 @@ from worker.intake.images import ImageStore
 from worker.limits.admission import Admission
 from worker.ops.settings import Settings
 from worker.queue.celery_app import Publish, make_publisher
-from worker.queue.hub import StreamHub
+from worker.queue.hub import StreamHub, entry_order
 from worker.queue.protocol import (
     TERMINAL,
     Done,
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 # Given, so that a new pooled connection does not look redis-py's version up in the installed
 # packages' metadata (a scan of sys.path): 5 % of the web's burst when 64 connections opened (py-spy).
 REDIS_DRIVER = DriverInfo(name="redis-py", lib_version=redis.__version__)
+STORED_HOPS = {"queued": "enqueued", "started": "started", "reasoning": "written", "answer": "written"}
 
 # and its Celery message in one round trip.
 SUBMIT_SCRIPT = """
@@ -125,11 +126,16 @@ class JobClient:
         finally:
             self.hub.leave(follower)
 
-    async def stored(self, job_id: str) -> list[tuple[float, Event]]:
-        """The job's events so far, each with the wall-clock second Redis stored it (its entry id's
-        milliseconds): the worker's side of a first token's hops (`demo/hops.py`)."""
+    async def stored_hops(self, job_id: str) -> dict[str, float]:
+        """When Redis stored the job's first `queued`, `started` and content event (wall-clock seconds,
+        from the entry ids' milliseconds), as the hops `enqueued`, `started`, `written`: the worker's
+        side of a first token's path (`demo/hops.py`, `bench.pipeline`)."""
         entries: list[tuple[bytes, dict[bytes, bytes]]] = await self.redis.xrange(key(job_id, "events"))  # type: ignore[assignment]  # redis-py types replies loosely
-        return [(int(entry_id.split(b"-")[0]) / 1000, parse_event(fields[b"e"])) for entry_id, fields in entries]
+        hops: dict[str, float] = {}
+        for entry_id, fields in entries:
+            if (hop := STORED_HOPS.get(parse_event(fields[b"e"]).type)) is not None:
+                hops.setdefault(hop, entry_order(entry_id)[0] / 1000)
+        return hops
 
     async def _lost(self, job_id: str) -> Error | None:
         """The `worker_lost` error, written to the stream, when a started job's heartbeat lapsed."""
