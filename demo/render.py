@@ -132,8 +132,13 @@ def diff_summary(label_a: str, a: Turn | None, label_b: str, b: Turn | None, lan
         thinker, n = (label_a, sa.reasoning_tokens) if sa.reasoning_tokens else (label_b, sb.reasoning_tokens)
         parts.append(text("render.only_thought", lang, thinker=thinker, tokens=counted("render.token", n, lang)))
     if sa.ttft_ms and sb.ttft_ms:
-        first = label_a if sa.ttft_ms <= sb.ttft_ms else label_b
-        parts.append(text("render.answered_first", lang, first=first, a=sa.ttft_ms, b=sb.ttft_ms))
+        # compared as the footers show them, so the summary never names a winner the footers call a tie
+        ms_a, ms_b = round(sa.ttft_ms), round(sb.ttft_ms)
+        if ms_a == ms_b:
+            parts.append(text("render.first_together", lang, ms=ms_a))
+        else:
+            first = label_a if ms_a < ms_b else label_b
+            parts.append(text("render.answered_first", lang, first=first, a=ms_a, b=ms_b))
     one = sa.completion_tokens == sb.completion_tokens == 1
     parts.append(text("render.tokens_vs_one" if one else "render.tokens_vs", lang, a=sa.completion_tokens,
                       b=sb.completion_tokens))  # fmt: skip

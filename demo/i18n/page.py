@@ -135,6 +135,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "pt": "{first} respondeu primeiro (1º token em {a:.0f} vs {b:.0f} ms)",
         "en": "{first} answered first (TTFT {a:.0f} vs {b:.0f} ms)",
     },
+    "render.first_together": {
+        "pt": "os dois deram o 1º token em {ms} ms",
+        "en": "both gave their first token in {ms} ms",
+    },
     "render.tokens_vs_one": {"pt": "{a} vs {b} token", "en": "{a} vs {b} token"},
     "render.tokens_vs": {"pt": "{a} vs {b} tokens", "en": "{a} vs {b} tokens"},
     # battle and leaderboard

@@ -6,9 +6,9 @@ import html
 
 import gradio as gr
 
-from demo.render import chat_messages
+from demo.render import chat_messages, diff_summary
 from demo.session import ChatSession, Turn
-from worker.queue.protocol import AnswerDelta, ReasoningDelta
+from worker.queue.protocol import AnswerDelta, ReasoningDelta, Stats
 
 CODE = "Indented:\n\n    def add(a, b):\n        return a + b"
 
@@ -32,3 +32,15 @@ def test_an_indented_code_block_in_the_answer_keeps_its_indentation():
     turn = Turn(user_text="code?", job_id="j")
     turn.apply(AnswerDelta(delta=CODE))
     assert shown(turn)[-1].startswith(CODE)
+
+
+def test_the_compare_summary_names_a_first_answer_only_when_the_footers_differ():
+    def finished(ttft_ms: float) -> Turn:
+        turn = Turn(user_text="q", job_id="j")
+        turn.apply(Stats(completion_tokens=5, ttft_ms=ttft_ms))
+        return turn
+
+    # 49.6 and 50.4 ms both show as "TTFT 50 ms" in their footers: the summary calls it even
+    assert "both gave their first token in 50 ms" in diff_summary("A", finished(50.4), "B", finished(49.6), "en")
+    assert "os dois deram o 1º token em 50 ms" in diff_summary("A", finished(50.4), "B", finished(49.6), "pt")
+    assert "B answered first (TTFT 52 vs 49 ms)" in diff_summary("A", finished(52.0), "B", finished(49.2), "en")
