@@ -281,21 +281,24 @@ def fail(turn: Turn, error: Error) -> None:
 
 
 async def coalesce(changed: asyncio.Queue[str], sides: int, cadence: Cadence) -> AsyncIterator[None]:
-    """One yield per render tick while any side changed, and one at once for a NOW or an end. The
-    handler's opening update has just rendered, so the first tick waits its cadence: a job that
-    starts and streams at once shows its first token in one update, not three."""
+    """One yield per render tick while any side changed, and one at once for a NOW or a side's end.
+    The changes queued in one moment render once (a first token read with its job's end is one
+    update), and the last side's end not at all: every caller renders the end itself. The handler's
+    opening update has just rendered, so the first tick waits its cadence: a job that starts and
+    streams at once shows its first token in one update, not three."""
     pending, last = False, time.monotonic()
     while sides:
         wait = max(0.0, last + cadence() - time.monotonic()) if pending else None
-        change = None
+        changes: list[str] = []
         try:
             async with asyncio.timeout(wait):  # no task per wait, unlike wait_for
-                change = await changed.get()
+                changes.append(await changed.get())
         except TimeoutError:
             pass
-        else:
-            pending = True
-        sides -= change == ENDED
-        if change in (NOW, ENDED) or time.monotonic() - last >= cadence():
+        while not changed.empty():
+            changes.append(changed.get_nowait())
+        pending = pending or bool(changes)
+        sides -= changes.count(ENDED)
+        if sides and (NOW in changes or ENDED in changes or time.monotonic() - last >= cadence()):
             pending, last = False, time.monotonic()
             yield None

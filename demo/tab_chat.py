@@ -114,8 +114,10 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
                 yield update
         finally:
             await runs.aclose()
-        if state.holds(turn):
-            yield wire({chatbot: chat_messages(state), **unlocked()})
+        if state.holds(turn):  # the end renders here only (see coalesce), the first token with it if it came last
+            update = wire({chatbot: chat_messages(state), **unlocked()})
+            service.hops.first_shown(turn, request.session_hash or "")
+            yield update
 
     async def stop_job(state: ChatSession) -> None:
         await service.stop(state)

@@ -35,26 +35,42 @@ def test_the_first_token_and_the_end_render_at_once_the_rest_on_the_cadence():
     assert folded(*stream, cadence_s=0.0)[0] == [TICK, TICK, NOW, TICK, TICK, NOW]
 
 
-def renders(changes: list[str], sides: int, cadence_s: float) -> int:
-    """How many page updates `coalesce` makes of `changes`, all queued at once."""
+def renders(moments: list[list[str]], sides: int, cadence_s: float = LONG_S) -> int:
+    """How many page updates `coalesce` makes of `moments`: each a list of changes queued together."""
 
     async def go() -> int:
         queue: asyncio.Queue[str] = asyncio.Queue()
-        for change in changes:
-            queue.put_nowait(change)
-        return len([None async for _ in coalesce(queue, sides, lambda: cadence_s)])
+
+        async def produce() -> None:
+            for changes in moments:
+                for change in changes:
+                    queue.put_nowait(change)
+                await asyncio.sleep(0.01)
+
+        producer = asyncio.create_task(produce())
+        count = len([None async for _ in coalesce(queue, sides, lambda: cadence_s)])
+        await producer
+        return count
 
     return asyncio.run(go())
 
 
 def test_a_job_that_starts_and_streams_at_once_shows_its_first_token_in_one_update():
-    # published, queued, started: ticks that wait out the cadence; the first token carries them all
-    assert renders([TICK, TICK, TICK, NOW, ENDED], sides=1, cadence_s=LONG_S) == 2  # the token, the end
-    assert renders([TICK, TICK, NOW, TICK, TICK, NOW, ENDED], sides=1, cadence_s=LONG_S) == 3
+    # published, queued, started: ticks that wait out the cadence; the first token carries them all.
+    # The end is never coalesce's to render: the handler's closing update shows it.
+    assert renders([[TICK], [TICK], [TICK], [NOW], [ENDED]], sides=1) == 1  # the token
+    assert renders([[TICK], [TICK], [NOW], [TICK], [TICK], [NOW, ENDED]], sides=1) == 1
+    # a one-token job: its token and its end read together leave it all to the closing update
+    assert renders([[TICK], [NOW, NOW, ENDED]], sides=1) == 0
+
+
+def test_one_side_ending_renders_at_once_while_the_other_streams():
+    # A's token, A's end (B still streaming), B's token; B's end is the handler's closing update
+    assert renders([[NOW], [NOW, ENDED], [NOW], [TICK], [NOW, ENDED]], sides=2) == 3
 
 
 def test_ticks_alone_render_once_the_cadence_has_passed():
-    async def go() -> list[float]:
+    async def go() -> tuple[list[float], float]:
         queue: asyncio.Queue[str] = asyncio.Queue()
         loop = asyncio.get_running_loop()
         queue.put_nowait(TICK)
@@ -62,10 +78,10 @@ def test_ticks_alone_render_once_the_cadence_has_passed():
         t0, at = loop.time(), []
         async for _ in coalesce(queue, 1, lambda: 0.1):
             at.append(loop.time() - t0)
-        return at
+        return at, loop.time() - t0
 
-    at = asyncio.run(go())
-    assert len(at) == 2 and 0.09 <= at[0] < 0.25 and at[1] >= 0.29  # the tick after one cadence; the end
+    at, ended = asyncio.run(go())
+    assert len(at) == 1 and 0.09 <= at[0] < 0.25 and ended >= 0.29  # the tick after one cadence; then the end
 
 
 def test_a_stream_under_way_starts_before_it_is_iterated_and_closes_unread():
