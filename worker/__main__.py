@@ -53,9 +53,11 @@ def main() -> None:
     # batching), so its jobs are threads of one process that holds the model, as many as the
     # engine has rows; SGLang jobs wait on the network: many threads per process.
     rows = str(settings.local_batch)
-    concurrency = os.environ.get("RIO_WORKER_CONCURRENCY", rows if local else "64")
+    from worker.queue.tasks import DEFAULT_REMOTE_CONCURRENCY, app, preload  # the child alone builds the app
+
+    concurrency = os.environ.get("RIO_WORKER_CONCURRENCY", rows if local else DEFAULT_REMOTE_CONCURRENCY)
+    os.environ["RIO_WORKER_CONCURRENCY"] = concurrency  # its Redis pool holds a connection per thread
     pool = "solo" if concurrency == "1" else "threads"
-    from worker.queue.tasks import app, preload  # the Celery child alone builds the app and its backends
 
     if local:
         preload()

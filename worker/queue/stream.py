@@ -187,7 +187,12 @@ class StreamKeeper:
         pipe = self.redis.pipeline(transaction=False)
         try:
             for stream in streams:
-                stream.lock.acquire()  # held until written, so no later event overtakes this one
+                # Held until written, so no later event overtakes this one. A stream whose own thread
+                # is writing now keeps its delta for the next tick: waiting on each such lock, behind
+                # hundreds of job threads taking turns with the GIL, made one tick of 190 streams take
+                # 3-4 s and lapse their heartbeats (the pages said "worker stopped", bench.web at 512).
+                if not stream.lock.acquire(blocking=False):
+                    continue
                 event = stream.take_due()
                 if event is None:
                     stream.lock.release()

@@ -7,6 +7,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Mapping
 from functools import cache
 
 import redis
@@ -30,6 +31,8 @@ from worker.queue.stream import EventStream, StreamKeeper
 log = logging.getLogger(__name__)
 app = make_app(Settings.from_env())  # the worker process's one Celery app; the web never imports this module
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
+DEFAULT_REMOTE_CONCURRENCY = "64"  # job threads of a worker process serving remote backends (README)
+SPARE_CONNECTIONS = 8
 
 
 @cache
@@ -40,7 +43,16 @@ def settings() -> Settings:
 
 @cache
 def redis_client() -> redis.Redis:
-    return redis.Redis.from_url(settings().redis_url, health_check_interval=10, driver_info=REDIS_DRIVER)
+    return redis.Redis.from_url(settings().redis_url, health_check_interval=10, driver_info=REDIS_DRIVER,
+                                max_connections=pool_size(os.environ))  # fmt: skip
+
+
+def pool_size(environ: Mapping[str, str]) -> int:
+    """Connections the process's Redis client may hold: one per job thread (each holds one through a
+    blocking call), and spares for the stream keeper, the health watcher and the main thread. redis-py 8
+    caps a pool at 100 by default: a worker of 256 threads failed jobs past it ("Too many connections",
+    `bench.web` at 512 sessions). `worker.__main__` exports the concurrency it chose."""
+    return int(environ.get("RIO_WORKER_CONCURRENCY", DEFAULT_REMOTE_CONCURRENCY)) + SPARE_CONNECTIONS
 
 
 @cache

@@ -5,6 +5,7 @@ RIO_LOCAL_MAX_LEN caps the local engine's context."""
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -98,3 +99,28 @@ def test_rio_local_max_len_caps_the_local_context_and_refuses_a_longer_conversat
     tasks.run_job(short.model_dump_json())
     stats = next(e for e in events_of(here, short.id) if e.type == "stats")
     assert stats.prompt_tokens + stats.completion_tokens <= 64, "a row of the cache holds the whole conversation"
+
+
+def test_every_job_thread_of_a_large_worker_gets_a_redis_connection(here, monkeypatch):
+    # redis-py 8 caps a pool at 100 connections unless told: 150 job threads each in a blocking call
+    threads = 150
+    monkeypatch.setenv("RIO_WORKER_CONCURRENCY", str(threads))
+    tasks.redis_client.cache_clear()
+    client = tasks.redis_client()
+    errors: list[BaseException] = []
+    start = threading.Barrier(threads)
+
+    def job_thread() -> None:
+        start.wait()
+        try:
+            client.blpop(["nothing:here"], timeout=1)  # holds its connection for the whole second
+        except BaseException as exc:  # whatever a thread meets is the test's finding
+            errors.append(exc)
+
+    pool = [threading.Thread(target=job_thread) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    tasks.redis_client.cache_clear()
+    assert errors == []
