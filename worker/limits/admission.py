@@ -23,12 +23,15 @@ from worker.ops.settings import Settings
 from worker.sentences import plural_key
 
 RECENT_JOBS = 100
-# KEYS: served. ARGV: ticket. Raises served to ticket (never lowers it).
-SERVED_SCRIPT = """
+# KEYS[1]: served. ARGV[1]: ticket. Raises served to ticket (never lowers it).
+RAISE_SERVED = """
 local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tonumber(ARGV[1]) > cur then redis.call('SET', KEYS[1], ARGV[1]) end
-return 1
 """
+SERVED_SCRIPT = RAISE_SERVED + "return 1"
+# KEYS: served, claim. ARGV: ticket, worker, claim ttl (s). The job stops waiting, and the first
+# claimant gets it (1; 0 after): both in the one round trip a starting job makes before its answer.
+CLAIM_SCRIPT = RAISE_SERVED + "if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'EX', ARGV[3]) then return 1 end return 0"
 # KEYS: minute counter, active set. ARGV: now, rpm limit, active limit, lapse time, slot ids...
 # Returns {0, 0} when admitted, {1, seconds} over the per-minute limit, {2, n} over the running-jobs limit.
 ADMIT_SCRIPT = """
@@ -131,6 +134,12 @@ def job_started(client: Any, model: str, ticket: int) -> None:
     """Worker side (sync Redis): this ticket is no longer waiting."""
     if ticket:
         client.eval(SERVED_SCRIPT, 1, served_key(model), ticket)
+
+
+def job_claimed(client: Any, model: str, ticket: int, claim_key: str, worker: str, ttl_s: int) -> bool:
+    """Worker side (sync Redis): this ticket is no longer waiting, and the job is `worker`'s unless
+    another claimed it first (a redelivered or cancelled job)."""
+    return bool(client.eval(CLAIM_SCRIPT, 2, served_key(model), claim_key, ticket, worker, ttl_s))
 
 
 def job_ended(client: Any, model: str, duration_s: float) -> None:

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 import redis
 
 from worker.errors import WorkerLost
+from worker.limits.admission import job_claimed
 from worker.ops.settings import Settings
 from worker.queue.protocol import TERMINAL, AnswerDelta, Done, Error, Event, ReasoningDelta, error_event
 
@@ -127,9 +128,10 @@ class EventStream:
             self.ended = True
         return written
 
-    def claim(self, worker: str) -> bool:
-        """True for the first claimant only: a redelivered job is never run a second time."""
-        return bool(self.redis.set(key(self.job_id, "claim"), worker, nx=True, ex=self.ttl))
+    def claim(self, worker: str, model: str = "", ticket: int = 0) -> bool:
+        """True for the first claimant only: a redelivered job is never run a second time. Its queue
+        ticket, if any, stops waiting in the same round trip (`admission.job_claimed`)."""
+        return job_claimed(self.redis, model, ticket, key(self.job_id, "claim"), worker, self.ttl)
 
     def report_lost(self) -> bool:
         """End the stream with the one `worker_lost` error (a redelivered job, a lapsed heartbeat)."""

@@ -120,8 +120,7 @@ def run_job(spec_json: str) -> None:
         return
     s = settings()
     stream = EventStream(redis_client(), spec.id, s, keeper())
-    admission.job_started(redis_client(), spec.model, spec.ticket)
-    if not stream.claim(WORKER_NAME):
+    if not stream.claim(WORKER_NAME, spec.model, spec.ticket):
         # Redelivered after a crash, or cancelled while queued: never run a job twice.
         stream.report_lost()
         return
