@@ -98,8 +98,12 @@ def build_chat(service: ChatService, page: Page) -> ChatTab:
         """Run the session's last turn and stream it into the pane (submit, retry and edit alike). A turn
         replaced meanwhile (retried or edited) stops driving the page: only the chat pane follows.
         `locked`: the page locked the box and showed Stop itself (LOCK_JS), else the opening update does."""
-        lock = {textbox: gr.MultimodalTextbox(value=None, interactive=False), stop: gr.Button(visible=True)}
-        opening = {textbox: None, stop: stop.value} if locked else lock  # the box emptied either way
+        # the box emptied either way; components built only where the page did not lock it itself
+        opening = (
+            {textbox: None, stop: stop.value}
+            if locked
+            else {textbox: gr.MultimodalTextbox(value=None, interactive=False), stop: gr.Button(visible=True)}
+        )
         shown_first = wire({chatbot: chat_messages(state), **opening, page.resume: None})  # all outputs: HELD_VALUES
         runs = UnderWay(service.run_sides([(state, p)], page.visitor(request)))  # published while that renders
         try:
